@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class BackofficeConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'backoffice'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "backoffice"

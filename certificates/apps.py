@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class CertificatesConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'certificates'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "certificates"

@@ -8,6 +8,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("health/", views.health, name="health"),
+    path("", include("accounts.urls")),
+    path("certificates/", include("certificates.urls")),
+    path("verify/", include("verification.urls")),
+    path("staff/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]
-

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class DeclarationsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'declarations'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "declarations"

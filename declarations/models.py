@@ -61,7 +61,9 @@ class Declaration(models.Model):
                 fields=["employer", "period"], condition=Q(is_current=True), name="declaration_one_current_per_period"
             ),
             models.UniqueConstraint(fields=["employer", "period", "version"], name="declaration_version_unique"),
-            models.CheckConstraint(condition=Q(period__regex=r"^[0-9]{4}(0[1-9]|1[0-2])$"), name="declaration_period_yyyymm"),
+            models.CheckConstraint(
+                condition=Q(period__regex=r"^[0-9]{4}(0[1-9]|1[0-2])$"), name="declaration_period_yyyymm"
+            ),
         ]
         indexes = [models.Index(fields=["employer", "is_current", "period"])]
 
@@ -109,7 +111,9 @@ class DeclarationLine(models.Model):
             models.CheckConstraint(condition=Q(days__gte=0, days__lte=26), name="line_days_0_26"),
             models.CheckConstraint(condition=Q(real_salary__gte=0), name="line_real_salary_positive"),
             models.CheckConstraint(
-                condition=Q(capped_salary__gte=0) & Q(capped_salary__lte=F("real_salary")) & Q(capped_salary__lte=600_000),
+                condition=Q(capped_salary__gte=0)
+                & Q(capped_salary__lte=F("real_salary"))
+                & Q(capped_salary__lte=600_000),
                 name="line_capped_salary_within_ceiling",
             ),
         ]

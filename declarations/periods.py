@@ -69,7 +69,9 @@ class Period:
     def due_date(self, due_day: int) -> date:
         """The day a declaration for this period is due: ``due_day`` of the next month."""
         following = self + 1
-        return date(following.year, following.month, min(due_day, calendar.monthrange(following.year, following.month)[1]))
+        return date(
+            following.year, following.month, min(due_day, calendar.monthrange(following.year, following.month)[1])
+        )
 
 
 def period_range(first: Period, last: Period) -> list[Period]:

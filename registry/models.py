@@ -30,9 +30,7 @@ class Insured(models.Model):
         FEMALE = "F", pgettext_lazy("sex", "Female")
         MALE = "M", pgettext_lazy("sex", "Male")
 
-    cnss_number = models.CharField(
-        _("CNSS number"), max_length=9, unique=True, validators=[validate_cnss_number]
-    )
+    cnss_number = models.CharField(_("CNSS number"), max_length=9, unique=True, validators=[validate_cnss_number])
     cin = models.CharField(_("national ID (CIN)"), max_length=8, blank=True, validators=[validate_cin])
     last_name = models.CharField(_("last name"), max_length=60)
     first_name = models.CharField(_("first name"), max_length=60, blank=True)

@@ -1,0 +1,39 @@
+# Sourced by bin/demo and bin/test: creates .venv and installs the project into it
+# when pyproject.toml changed since the last install.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "Damane needs Python 3.11 or newer ($PYTHON is $("$PYTHON" --version 2>&1))." >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+STAMP=.venv/.damane-installed
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+  echo "==> installing Python packages"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[test]"
+  touch "$STAMP"
+fi
+export PATH="$ROOT/.venv/bin:$PATH"
+
+check_system_libraries() {
+  # WeasyPrint needs Pango (with HarfBuzz for Arabic shaping); certificates need
+  # fonts with Arabic glyphs; compilemessages needs gettext.
+  local missing=()
+  python - <<'PY' 2>/dev/null || missing+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+import weasyprint  # noqa: F401
+PY
+  fc-list 2>/dev/null | grep -qi "Noto Naskh Arabic" || missing+=(fonts-noto-core)
+  fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing+=(fonts-dejavu-core)
+  command -v msgfmt >/dev/null || missing+=(gettext)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "Missing system libraries. Install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+}
