@@ -1,5 +1,11 @@
-"""Portal accounts: insured persons (linked to the registry) and agency staff."""
+"""Portal accounts: insured persons (linked to the registry) and agency staff.
 
+Besides the user itself: registrations waiting for their SMS code, the one-time
+codes (stored as HMACs only), failure counters with their locks, and the outbox
+of every SMS sent. The rules are in docs/accounts.md.
+"""
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -21,6 +27,11 @@ class User(AbstractUser):
         related_name="account",
         verbose_name=_("insured person"),
     )
+    # Language of the e-mails and SMS the account receives outside a request.
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    # Set once the SMS code proved the phone. An inactive account with this set
+    # was disabled by the agency, and registering again must not revive it.
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("user")
@@ -33,3 +44,127 @@ class User(AbstractUser):
                 condition=Q(insured__isnull=True) | Q(is_staff=False), name="user_insured_is_not_staff"
             ),
         ]
+
+    @property
+    def is_insured(self) -> bool:
+        return self.insured_id is not None
+
+
+class Registration(models.Model):
+    """One attempt to open an account, kept apart from the account until the SMS code proves the phone.
+
+    The e-mail and password typed at registration only reach the account when
+    *this* registration's code is entered, so a second registration for the same
+    CNSS number (by someone who knows the CNSS number and CIN but not the phone)
+    can never hand its password to the account.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registrations", verbose_name=_("account")
+    )
+    email = models.EmailField(_("e-mail address"))
+    # A password hash, as in User.password: never the clear password.
+    password = models.CharField(_("password"), max_length=128)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SmsMessage(models.Model):
+    """The outbox: one row per SMS the portal tried to send.
+
+    ``body`` is stored with the one-time code replaced by bullets: the clear code
+    exists only in the message itself (SECURITY.md 2).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    to = models.CharField(_("to"), max_length=16, db_index=True)
+    body = models.TextField(_("text (codes hidden)"))
+    purpose = models.CharField(_("purpose"), max_length=20)
+    backend = models.CharField(_("backend"), max_length=20)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    provider_id = models.CharField(_("provider id"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="sms_messages"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS message")
+        verbose_name_plural = _("SMS outbox")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["to", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.to} {self.purpose} {self.status}"
+
+
+class OneTimeCode(models.Model):
+    """A code sent by SMS, bound to one account and one purpose, stored as an HMAC."""
+
+    class Purpose(models.TextChoices):
+        ACTIVATION = "activation", _("account activation")
+        LOGIN = "login", _("login")
+        PHONE_CHANGE = "phone_change", _("phone change")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="one_time_codes")
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    # Activation codes also belong to one registration (see Registration).
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, null=True, blank=True, related_name="codes"
+    )
+    code_hmac = models.CharField(max_length=64)
+    sms = models.ForeignKey(SmsMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    tries = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    # A newer code for the same purpose replaces this one.
+    invalidated_at = models.DateTimeField(_("invalidated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "purpose", "used_at", "invalidated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Throttle(models.Model):
+    """A failure counter over a window, with a lock once it reaches its limit.
+
+    Rows are locked (SELECT ... FOR UPDATE) while counting, so concurrent failures
+    all count (SECURITY.md 3, 8, 18). ``key`` names what is counted, e.g.
+    ``login:user:42`` or ``otp:user:42``.
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("failure counter")
+        verbose_name_plural = _("failure counters")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"

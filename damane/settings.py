@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "certificates",
     "verification",
     "backoffice",
+    "audit",
+    "casework",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.AbsoluteSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -235,6 +238,64 @@ DAMANE_DECLARATION_DUE_DAY = env_int("DAMANE_DECLARATION_DUE_DAY", 10)
 DAMANE_STATUS_TOLERANCE_PERIODS = env_int("DAMANE_STATUS_TOLERANCE_PERIODS", 1)
 DAMANE_CERTIFICATE_VALIDITY_MONTHS = 3
 DAMANE_NON_AFFILIATION_LOOKBACK_PERIODS = 12
+
+# --- Accounts and one-time codes (SECURITY.md 1-11; see docs/accounts.md) -----
+# Insured accounts log in with their CNSS number or e-mail; staff accounts only
+# through the back office (password then TOTP). The two never share a backend.
+AUTHENTICATION_BACKENDS = ["accounts.backends.InsuredBackend", "accounts.backends.StaffBackend"]
+OTP_LOGIN_URL = "backoffice:login"
+OTP_TOTP_ISSUER = "Damane CNSS"
+# Password reset links live one hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = env_int("DAMANE_PASSWORD_RESET_SECONDS", 3600)
+# Key of the HMAC under which SMS codes are stored; empty: derived from SECRET_KEY.
+DAMANE_OTP_KEY = env_str("DAMANE_OTP_KEY")
+DAMANE_OTP_DIGITS = 6
+DAMANE_OTP_TTL_SECONDS = 10 * 60
+DAMANE_OTP_MAX_TRIES_PER_CODE = 5
+DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT = 10
+DAMANE_OTP_FAILURE_WINDOW_SECONDS = 10 * 60
+DAMANE_OTP_LOCK_SECONDS = 10 * 60
+# Sends per phone number, counted across accounts (SECURITY.md 4).
+DAMANE_SMS_MIN_INTERVAL_SECONDS = 60
+DAMANE_SMS_MAX_PER_HOUR = 5
+DAMANE_SMS_MAX_PER_DAY = 10
+# A registration not activated within this time must be started again.
+DAMANE_REGISTRATION_TTL_SECONDS = 60 * 60
+DAMANE_LOGIN_MAX_FAILURES = 5
+DAMANE_LOGIN_FAILURE_WINDOW_SECONDS = 10 * 60
+DAMANE_LOGIN_LOCK_SECONDS = 10 * 60
+# Per client address: login posts a minute (above: 429), identity mismatches an
+# hour at registration (the only answer that differs for unknown pairs), and
+# posts a minute to the other account forms (password reset, resend, activation).
+DAMANE_LOGIN_POSTS_PER_MINUTE = 20
+DAMANE_IDENTITY_MISMATCHES_PER_HOUR = 10
+DAMANE_ACCOUNT_POSTS_PER_MINUTE = 20
+
+# --- Signing (certificate PDFs and QR payloads; see docs/certificates.md) -----
+# The demo and tests use a development root CA and keys that `manage.py
+# init_signing` writes here (created on first use while DAMANE_SIGNING_AUTO_CREATE).
+# Production points the paths at the fund's real key and certificate chain.
+DAMANE_SIGNING_DIR = Path(env_str("DAMANE_SIGNING_DIR", str(VAR_DIR / "signing")))
+DAMANE_SIGNING_KEY_PATH = Path(env_str("DAMANE_SIGNING_KEY_PATH", str(DAMANE_SIGNING_DIR / "signing-key.pem")))
+DAMANE_SIGNING_CERT_PATH = Path(env_str("DAMANE_SIGNING_CERT_PATH", str(DAMANE_SIGNING_DIR / "signing-cert.pem")))
+# Issuer certificates embedded in each signature, up to and including the root.
+DAMANE_SIGNING_CHAIN_PATHS = [
+    Path(p) for p in env_list("DAMANE_SIGNING_CHAIN_PATHS", [str(DAMANE_SIGNING_DIR / "root-ca.pem")])
+]
+DAMANE_SIGNING_KEY_PASSPHRASE = env_str("DAMANE_SIGNING_KEY_PASSPHRASE")
+# RFC 3161 timestamp authority: set, signatures are PAdES B-T; empty, B-B.
+DAMANE_TSA_URL = env_str("DAMANE_TSA_URL")
+DAMANE_TSA_TIMEOUT_SECONDS = env_int("DAMANE_TSA_TIMEOUT_SECONDS", 5)
+# QR seal keys: <kid>.pem (private) or <kid>.pub.pem (retired, verify only), and
+# a file "current" naming the kid that signs new payloads.
+DAMANE_QR_KEYS_DIR = Path(env_str("DAMANE_QR_KEYS_DIR", str(DAMANE_SIGNING_DIR / "qr-keys")))
+# Evaluated here, not from DEBUG at run time: test runners force DEBUG off.
+DAMANE_SIGNING_AUTO_CREATE = env_bool("DAMANE_SIGNING_AUTO_CREATE", DEBUG)
+
+# --- e-BDS and registration records import (docs/ebds.md, docs/registration-records.md)
+# Largest file the admin upload forms accept. A 260-character record per employee:
+# 20 MB holds about 80,000 employees, more than the largest employer declares.
+DAMANE_IMPORT_MAX_UPLOAD_BYTES = env_int("DAMANE_IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 
 # --- Logging ------------------------------------------------------------------
 LOGGING = {

@@ -7,9 +7,11 @@ from damane import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("help/", views.help_page, name="help"),
     path("health/", views.health, name="health"),
     path("", include("accounts.urls")),
     path("certificates/", include("certificates.urls")),
+    path("requests/", include("casework.urls")),
     path("verify/", include("verification.urls")),
     path("staff/", include("backoffice.urls")),
     path("admin/", admin.site.urls),

@@ -10,6 +10,11 @@ def home(request):
     return render(request, "home.html")
 
 
+@require_GET
+def help_page(request):
+    return render(request, "help.html")
+
+
 @never_cache
 @require_GET
 def health(request):

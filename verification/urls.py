@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from verification import views
 
 app_name = "verification"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.by_code, name="index"),
+    path("<str:public_id>/", views.certificate, name="certificate"),
+]

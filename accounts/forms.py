@@ -1,0 +1,175 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
+
+from accounts import services
+from accounts.errors import LoginFailed, LoginLocked
+from accounts.models import User
+from registry.validators import normalize_cin, normalize_cnss_number, validate_cin, validate_cnss_number
+
+
+def _password_field(label, autocomplete="new-password", help_text=""):
+    # No composition rules and paste allowed (SECURITY.md 7): length and the
+    # common-password list are checked by AUTH_PASSWORD_VALIDATORS.
+    return forms.CharField(
+        label=label,
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+        help_text=help_text,
+        error_messages={"required": _("Enter a password.")},
+    )
+
+
+class RegistrationForm(forms.Form):
+    cnss_number = forms.CharField(
+        label=_("CNSS number"),
+        max_length=20,
+        help_text=_("9 digits, printed on your pay slip and your CNSS card."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"required": _("Enter your CNSS number.")},
+    )
+    cin = forms.CharField(
+        label=_("National ID number (CIN)"),
+        max_length=20,
+        help_text=_("As printed on your national ID card, e.g. BE123456."),
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "autocomplete": "off"}),
+        error_messages={"required": _("Enter your national ID number.")},
+    )
+    email = forms.EmailField(
+        label=_("Personal e-mail address"),
+        max_length=254,
+        help_text=_("To log in and to receive password reset links. Use an address only you can read."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"required": _("Enter your e-mail address."), "invalid": _("Enter a valid e-mail address.")},
+    )
+    password = _password_field(
+        _("Password"), help_text=_("At least 12 characters. A phrase of several words is easy to remember.")
+    )
+
+    def clean_cnss_number(self):
+        value = normalize_cnss_number(self.cleaned_data["cnss_number"])
+        validate_cnss_number(value)
+        return value
+
+    def clean_cin(self):
+        value = normalize_cin(self.cleaned_data["cin"])
+        validate_cin(value)
+        return value
+
+    @sensitive_variables("password")
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            probe = User(username=cleaned.get("cnss_number", ""), email=cleaned.get("email", ""))
+            try:
+                password_validation.validate_password(password, probe)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
+
+
+class ActivationForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code received by SMS"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9 ]*", "autofocus": True}
+        ),
+        error_messages={"required": _("Enter the code you received by SMS.")},
+    )
+
+    def clean_code(self):
+        code = "".join(self.cleaned_data["code"].split())
+        if not code.isascii() or not code.isdigit() or len(code) != 6:
+            raise ValidationError(_("The code has 6 digits."), code="format")
+        return code
+
+
+class LoginForm(forms.Form):
+    identifier = forms.CharField(
+        label=_("CNSS number or e-mail address"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+        error_messages={"required": _("Enter your CNSS number or your e-mail address.")},
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Enter your password.")},
+    )
+
+
+class CurrentPasswordMixin:
+    """Checks the current password under the same failure counter as the login (SECURITY.md 8, 10)."""
+
+    wrong_password_message = _("Your current password is not correct.")
+
+    def check_current_password(self, user, password):
+        key = services.login_throttle_key("login", user, "")
+        try:
+            services.checked_login(key=key, attempt=lambda: user if user.check_password(password) else None)
+        except LoginLocked as exc:
+            raise ValidationError(str(exc), code="locked") from None
+        except LoginFailed:
+            raise ValidationError(self.wrong_password_message, code="password_incorrect") from None
+        return password
+
+
+class EmailChangeForm(CurrentPasswordMixin, forms.Form):
+    email = forms.EmailField(
+        label=_("New e-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"required": _("Enter your new e-mail address."), "invalid": _("Enter a valid e-mail address.")},
+    )
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Enter your current password.")},
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        if email.lower() == (self.user.email or "").lower():
+            raise ValidationError(_("This is already your e-mail address."), code="same")
+        return email
+
+    @sensitive_variables("password")
+    def clean_current_password(self):
+        return self.check_current_password(self.user, self.cleaned_data["current_password"])
+
+
+class InsuredPasswordChangeForm(CurrentPasswordMixin, PasswordChangeForm):
+    """Django's form, with the current password counted like a login and a service doing the change."""
+
+    @sensitive_variables("old_password")
+    def clean_old_password(self):
+        return self.check_current_password(self.user, self.cleaned_data["old_password"])
+
+    def save(self, commit=True):
+        return services.password_change(user=self.user, new_password=self.cleaned_data["new_password1"])
+
+
+class InsuredPasswordResetForm(PasswordResetForm):
+    """Reset links go to insured accounts only: staff passwords are the agency's business."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if user.insured_id is not None and not user.is_staff)
+
+
+class ResetSetPasswordForm(SetPasswordForm):
+    def save(self, commit=True):
+        return services.password_change(user=self.user, new_password=self.cleaned_data["new_password1"])

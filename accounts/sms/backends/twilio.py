@@ -1,0 +1,47 @@
+"""Twilio's Programmable Messaging through the official SDK.
+
+Configured from the environment (``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``,
+and ``TWILIO_MESSAGING_SERVICE_SID`` or ``TWILIO_FROM_NUMBER``). The SDK's HTTP
+client is replaceable (``http_client``): the tests put a fake one at the
+transport boundary.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from requests import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from accounts.sms.backends.base import BaseSmsBackend, SmsBackendError
+
+
+class TwilioBackend(BaseSmsBackend):
+    name = "twilio"
+
+    def __init__(self, *, http_client=None):
+        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+        if not sid or not token:
+            raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        self.messaging_service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
+        self.from_number = settings.TWILIO_FROM_NUMBER
+        if not self.messaging_service_sid and not self.from_number:
+            raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
+        if http_client is None:
+            # Without a timeout the SDK would wait for ever on a stalled connection.
+            http_client = TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS)
+        self.client = Client(sid, token, http_client=http_client)
+
+    def send(self, *, to: str, body: str) -> str:
+        params = {"to": to, "body": body}
+        if self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            params["from_"] = self.from_number
+        try:
+            message = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            raise SmsBackendError(f"Twilio answered HTTP {exc.status}, error {exc.code}: {exc.msg}") from exc
+        except (RequestException, TwilioException, OSError) as exc:
+            raise SmsBackendError(f"Twilio unreachable: {exc.__class__.__name__}: {exc}") from exc
+        return message.sid

@@ -1,0 +1,51 @@
+import os
+import secrets
+
+import segno
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an agency staff account (group 'agent', or 'supervisor' too) with a TOTP device, and print the "
+        "otpauth:// URI and its QR code for the authenticator app. The password comes from DAMANE_STAFF_PASSWORD, "
+        "or is generated and printed once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--supervisor", action="store_true", help="Also in the 'supervisor' group.")
+        parser.add_argument("--email", default="")
+        parser.add_argument("--first-name", default="")
+        parser.add_argument("--last-name", default="")
+        parser.add_argument("--no-qr", action="store_true", help="Do not draw the QR code in the terminal.")
+
+    def handle(self, *args, username, supervisor, email, first_name, last_name, no_qr, **options):
+        if User.objects.filter(username=username).exists():
+            raise CommandError(f"A user named {username!r} already exists.")
+        if username.isdigit():
+            raise CommandError("Staff usernames must not look like a CNSS number.")
+        password = os.environ.get("DAMANE_STAFF_PASSWORD") or secrets.token_urlsafe(18)
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=username,
+                password=password,
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+                is_staff=True,
+            )
+            names = ["agent", "supervisor"] if supervisor else ["agent"]
+            user.groups.add(*[Group.objects.get_or_create(name=name)[0] for name in names])
+            device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+        self.stdout.write(self.style.SUCCESS(f"Created staff user {username} ({', '.join(names)})."))
+        if not os.environ.get("DAMANE_STAFF_PASSWORD"):
+            self.stdout.write(f"Password (shown once): {password}")
+        self.stdout.write(f"TOTP URI: {device.config_url}")
+        if not no_qr:
+            segno.make(device.config_url, error="m").terminal(out=self.stdout, compact=True)

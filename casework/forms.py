@@ -1,0 +1,106 @@
+from datetime import timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casework.uploads import check_upload
+
+# Countries with a social-security agreement with Morocco covering pensions.
+TREATY_COUNTRIES = [
+    ("FR", _("France")),
+    ("BE", _("Belgium")),
+    ("NL", _("Netherlands")),
+    ("ES", _("Spain")),
+    ("DE", _("Germany")),
+    ("IT", _("Italy")),
+    ("PT", _("Portugal")),
+    ("SE", _("Sweden")),
+    ("DK", _("Denmark")),
+    ("RO", _("Romania")),
+    ("CA", _("Canada (Quebec)")),
+    ("TN", _("Tunisia")),
+    ("LY", _("Libya")),
+]
+
+AGENCIES = [
+    ("01", _("Casablanca — Agence Zerktouni")),
+    ("05", _("Rabat — Agence Hassan")),
+    ("08", _("Fès — Agence Atlas")),
+    ("09", _("Meknès — Agence Hamria")),
+    ("12", _("Tanger — Agence Iberia")),
+    ("14", _("Tétouan — Agence Centre")),
+    ("16", _("Oujda — Agence Centre")),
+    ("20", _("Marrakech — Agence Guéliz")),
+    ("30", _("Agadir — Agence Talborjt")),
+]
+
+
+class SupportingDocumentField(forms.FileField):
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload:
+            check_upload(upload)
+        return upload
+
+
+class NameCorrectionForm(forms.Form):
+    last_name = forms.CharField(label=_("Last name as on your national ID"), max_length=60)
+    first_name = forms.CharField(label=_("First name as on your national ID"), max_length=60)
+    last_name_ar = forms.CharField(label=_("Last name in Arabic"), max_length=60, required=False)
+    first_name_ar = forms.CharField(label=_("First name in Arabic"), max_length=60, required=False)
+    id_copy = SupportingDocumentField(
+        label=_("Copy of your national ID"),
+        help_text=_("PDF, JPEG or PNG, 5 MB at most, both sides."),
+    )
+    message = forms.CharField(label=_("Message (optional)"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("last_name", "first_name"):
+            if name in cleaned:
+                cleaned[name] = " ".join(cleaned[name].upper().split())
+        return cleaned
+
+
+class TreatyRequestForm(forms.Form):
+    country = forms.ChoiceField(label=_("Country where you worked"), choices=TREATY_COUNTRIES)
+    foreign_number = forms.CharField(
+        label=_("Your social-security number in that country"), max_length=40, required=False
+    )
+    periods = forms.CharField(
+        label=_("Periods worked there"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: 03/2004 to 06/2012, Renault, Flins."),
+    )
+    message = forms.CharField(label=_("Message (optional)"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class IdUpdateForm(forms.Form):
+    new_cin = forms.CharField(label=_("Your new national ID number"), max_length=8)
+    agency = forms.ChoiceField(label=_("Agency"), choices=AGENCIES)
+    preferred_date = forms.DateField(
+        label=_("Preferred day for the appointment"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_new_cin(self):
+        from registry.validators import normalize_cin, validate_cin
+
+        value = normalize_cin(self.cleaned_data["new_cin"])
+        validate_cin(value)
+        return value
+
+    def clean_preferred_date(self):
+        day = self.cleaned_data["preferred_date"]
+        today = timezone.localdate()
+        if day <= today or day > today + timedelta(days=60):
+            raise ValidationError(_("Choose a day between tomorrow and 60 days from now."), code="date_range")
+        if day.weekday() >= 5:
+            raise ValidationError(_("Agencies are open Monday to Friday."), code="weekend")
+        return day
+
+
+class ConfirmForm(forms.Form):
+    message = forms.CharField(label=_("Message (optional)"), widget=forms.Textarea(attrs={"rows": 3}), required=False)

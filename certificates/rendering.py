@@ -1,0 +1,160 @@
+"""Certificate PDFs: a pure function from a snapshot to PDF bytes.
+
+``render_certificate_pdf(snapshot, qr_payload_url=...)`` renders the Django
+template ``certificates/pdf/<kind>.html`` with WeasyPrint: A4, the fund's
+letterhead, French and Arabic side by side (Arabic shaped and laid out right to
+left by Pango/HarfBuzz in Noto Naskh Arabic), fonts embedded as subsets, PDF/A-2b.
+No database, no network: the only resources are data: URIs made here.
+
+The page geometry lives in this module so that the empty frame printed for the
+signature and the rectangle pyHanko stamps into (``SIGNATURE_BOX``, PDF points
+from the bottom-left corner) are computed from the same numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import segno
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from certificates.documents import CertificateSnapshot
+
+# --- Page geometry (PDF points, 1 pt = 1/72 in) ------------------------------------
+PAGE_WIDTH = 595.28  # A4
+PAGE_HEIGHT = 841.89
+MARGIN_TOP = 36.0
+MARGIN_SIDE = 42.0
+MARGIN_BOTTOM = 30.0
+# The validation band (QR code, dates, signature) sits in the bottom margin, so
+# the flowing text can never run under it.
+BAND_HEIGHT = 150.0
+SIGNATURE_WIDTH = 190.0
+SIGNATURE_HEIGHT = 70.0
+SIGNATURE_BOTTOM = 34.0  # from the bottom of the band
+QR_SIZE = 112.0
+
+SIGNATURE_BOX = (
+    PAGE_WIDTH - MARGIN_SIDE - SIGNATURE_WIDTH,
+    MARGIN_BOTTOM + SIGNATURE_BOTTOM,
+    PAGE_WIDTH - MARGIN_SIDE,
+    MARGIN_BOTTOM + SIGNATURE_BOTTOM + SIGNATURE_HEIGHT,
+)
+# Archival profile: PDF/A-2b allows the PAdES (ETSI.CAdES.detached) signature
+# that signing.py appends as an incremental update; PDF/A-1 does not.
+PDF_VARIANT = "pdf/a-2b"
+
+FUND_NAME_FR = "Caisse Nationale de Sécurité Sociale"
+FUND_NAME_AR = "الصندوق الوطني للضمان الاجتماعي"
+
+_STATIC = Path(settings.BASE_DIR) / "static" / "img"
+_lock = threading.Lock()
+_font_config = None
+
+
+def _fonts():
+    """One WeasyPrint FontConfiguration per process (saves ~70 ms a render)."""
+    global _font_config
+    if _font_config is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _font_config = FontConfiguration()
+    return _font_config
+
+
+@lru_cache(maxsize=4)
+def _svg_data_uri(name: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode((_STATIC / name).read_bytes()).decode("ascii")
+
+
+def qr_svg_data_uri(content: str) -> str:
+    """The QR code as an SVG data URI: vector, so it prints sharp at any size.
+
+    Error correction M (15%) survives a folded or slightly stained page while
+    keeping the symbol small enough for a phone camera at 3-4 cm.
+    """
+    code = segno.make(content, error="m", micro=False, boost_error=False)
+    return code.svg_data_uri(border=0, dark="#000", omitsize=True)
+
+
+def qr_version(content: str) -> int:
+    return segno.make(content, error="m", micro=False, boost_error=False).version
+
+
+def _geometry() -> dict[str, float]:
+    return {
+        "page_width": PAGE_WIDTH,
+        "page_height": PAGE_HEIGHT,
+        "margin_top": MARGIN_TOP,
+        "margin_side": MARGIN_SIDE,
+        "margin_bottom": MARGIN_BOTTOM + BAND_HEIGHT,
+        "band_height": BAND_HEIGHT,
+        "sig_width": SIGNATURE_WIDTH,
+        "sig_height": SIGNATURE_HEIGHT,
+        "sig_bottom": SIGNATURE_BOTTOM,
+        "qr_size": QR_SIZE,
+    }
+
+
+def _write_pdf(html: str, *, title: str) -> bytes:
+    from weasyprint import HTML, URLFetcher
+
+    # Only data: URIs: a certificate never reaches the network or the disk
+    # while it renders, whatever its text contains.
+    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    with _lock:
+        # Pango and fontconfig objects shared through the FontConfiguration are
+        # not documented as thread-safe: one render at a time per process.
+        fonts = _fonts()
+        document = HTML(string=html, url_fetcher=fetcher).render(font_config=fonts)
+        document.metadata.title = title
+        document.metadata.authors = [FUND_NAME_FR]
+        return document.write_pdf(pdf_variant=PDF_VARIANT)
+
+
+def render_certificate_pdf(snapshot: CertificateSnapshot, *, qr_payload_url: str) -> bytes:
+    """The unsigned PDF of ``snapshot``; ``qr_payload_url`` is the QR code's whole text."""
+    context = {
+        "s": snapshot,
+        "holder": snapshot.holder,
+        "facts": snapshot.facts,
+        "geo": _geometry(),
+        "logo": _svg_data_uri("cnss-seal.svg"),
+        "qr": qr_svg_data_uri(qr_payload_url),
+        "verify_url": f"{settings.SITE_URL}/verify/",
+        "fund_fr": FUND_NAME_FR,
+        "fund_ar": FUND_NAME_AR,
+    }
+    # The wording is fixed bilingual legal text inside the templates; the
+    # override only pins number and date handling to the document's language.
+    with translation.override("fr"):
+        html = render_to_string(f"certificates/pdf/{snapshot.kind}.html", context)
+    return _write_pdf(html, title=snapshot.number)
+
+
+@lru_cache(maxsize=8)
+def render_signature_stamp(signer_name: str, signed_on: str) -> bytes:
+    """The visible signature appearance: a one-page PDF exactly the size of the box.
+
+    Rendered by WeasyPrint so the Arabic is shaped and the fonts embedded (the
+    signed file stays PDF/A); cached per signer and day.
+    """
+    context = {
+        "signer": signer_name,
+        "signed_on": signed_on,
+        "width": SIGNATURE_WIDTH,
+        "height": SIGNATURE_HEIGHT,
+    }
+    with translation.override("fr"):
+        html = render_to_string("certificates/pdf/_signature_stamp.html", context)
+    return _write_pdf(html, title=signer_name)
+
+
+def stamp_date(moment: datetime) -> str:
+    return moment.strftime("%d/%m/%Y")

@@ -1,0 +1,32 @@
+"""Who may see what: decorators shared by the insured-facing apps."""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+
+
+def insured_required(view):
+    """Logged-in insured persons only; anyone else signed in gets 404 (SECURITY.md 11-12)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if getattr(request.user, "insured_id", None) is None:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def client_ip(request) -> str:
+    """The client address, trusting as many X-Forwarded-For hops as configured."""
+    from django.conf import settings
+
+    hops = settings.DAMANE_TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR", "")
