@@ -116,6 +116,7 @@ def code_send_in_transaction(
             user_id=user.pk, purpose=purpose, registration_id=getattr(registration, "pk", None), code=code
         ),
         sms=message,
+        created_at=now,
         expires_at=now + timedelta(seconds=settings.DAMANE_OTP_TTL_SECONDS),
     )
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -131,7 +132,7 @@ class OneTimeCode(models.Model):
     )
     code_hmac = models.CharField(max_length=64)
     sms = models.ForeignKey(SmsMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     tries = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)

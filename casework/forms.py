@@ -79,7 +79,8 @@ class TreatyRequestForm(forms.Form):
 
 
 class IdUpdateForm(forms.Form):
-    new_cin = forms.CharField(label=_("Your new national ID number"), max_length=8)
+    # Room for spaces typed by people; the normalised value has at most 8 characters.
+    new_cin = forms.CharField(label=_("Your new national ID number"), max_length=12)
     agency = forms.ChoiceField(label=_("Agency"), choices=AGENCIES)
     preferred_date = forms.DateField(
         label=_("Preferred day for the appointment"), widget=forms.DateInput(attrs={"type": "date"})

@@ -12,14 +12,14 @@ returns in ``Allowed.facts``. Conventions inside facts: dates are ISO strings
 centimes (MAD x 100), days are integers.
 """
 
-from __future__ import annotations
-
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
+# No "from __future__ import annotations" here: TypedDict only sees NotRequired
+# keys in evaluated annotations on Python 3.11.
 from certificates.rules import (
     AFFILIATION,
     ANNUAL_SALARY,
@@ -102,6 +102,7 @@ class AnnualSalaryFacts(TypedDict):
     to_period: str
     rows: list[SalaryRow]
     totals: SalaryTotals
+    ceiling: NotRequired[int]  # monthly ceiling in force, centimes; settings value when absent
 
 
 class DeclaredDaysYear(TypedDict):
@@ -120,6 +121,7 @@ class DeclaredDaysFacts(TypedDict):
     threshold_reached: bool
     first_period: str | None
     last_period: str | None
+    quarter_max: NotRequired[int]  # days a quarter counts at most; settings value when absent
 
 
 class DeregistrationFacts(TypedDict):
@@ -178,7 +180,7 @@ class HolderSnapshot:
         return " ".join(part for part in (self.last_name_ar, self.first_name_ar) if part)
 
     @classmethod
-    def from_holder(cls, holder: Any) -> HolderSnapshot:
+    def from_holder(cls, holder: Any) -> "HolderSnapshot":
         """From ``certificates.rules.Holder`` or a ``registry.Insured``: same attribute names."""
         return cls(
             last_name=holder.last_name,
@@ -242,7 +244,7 @@ class CertificateSnapshot:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CertificateSnapshot:
+    def from_dict(cls, data: dict[str, Any]) -> "CertificateSnapshot":
         schema = data.get("schema", SNAPSHOT_SCHEMA)
         if schema != SNAPSHOT_SCHEMA:
             raise SnapshotError(f"unknown snapshot schema {schema!r}")

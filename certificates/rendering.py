@@ -14,6 +14,7 @@ from the bottom-left corner) are computed from the same numbers.
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 from datetime import datetime
 from functools import lru_cache
@@ -25,20 +26,23 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from certificates.documents import CertificateSnapshot
+from certificates.rules import ANNUAL_SALARY, DECLARED_DAYS
+from declarations.periods import Period, period_range
 
 # --- Page geometry (PDF points, 1 pt = 1/72 in) ------------------------------------
 PAGE_WIDTH = 595.28  # A4
 PAGE_HEIGHT = 841.89
-MARGIN_TOP = 36.0
+MARGIN_TOP = 32.0
 MARGIN_SIDE = 42.0
-MARGIN_BOTTOM = 30.0
+MARGIN_BOTTOM = 26.0
 # The validation band (QR code, dates, signature) sits in the bottom margin, so
 # the flowing text can never run under it.
-BAND_HEIGHT = 150.0
+BAND_HEIGHT = 146.0
 SIGNATURE_WIDTH = 190.0
 SIGNATURE_HEIGHT = 70.0
-SIGNATURE_BOTTOM = 34.0  # from the bottom of the band
-QR_SIZE = 112.0
+SIGNATURE_BOTTOM = 14.0  # from the bottom of the band
+QR_SIZE = 104.0
+YEARS_PER_COLUMN = 12
 
 SIGNATURE_BOX = (
     PAGE_WIDTH - MARGIN_SIDE - SIGNATURE_WIDTH,
@@ -52,6 +56,9 @@ PDF_VARIANT = "pdf/a-2b"
 
 FUND_NAME_FR = "Caisse Nationale de Sécurité Sociale"
 FUND_NAME_AR = "الصندوق الوطني للضمان الاجتماعي"
+
+# WeasyPrint logs every layout step at INFO: one line per step per certificate.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 _STATIC = Path(settings.BASE_DIR) / "static" / "img"
 _lock = threading.Lock()
@@ -87,19 +94,54 @@ def qr_version(content: str) -> int:
     return segno.make(content, error="m", micro=False, boost_error=False).version
 
 
-def _geometry() -> dict[str, float]:
-    return {
-        "page_width": PAGE_WIDTH,
-        "page_height": PAGE_HEIGHT,
+def _geometry() -> dict[str, str]:
+    """Page numbers for the template's CSS, as plain strings (no locale decimal comma)."""
+    values = {
         "margin_top": MARGIN_TOP,
         "margin_side": MARGIN_SIDE,
         "margin_bottom": MARGIN_BOTTOM + BAND_HEIGHT,
+        "page_bottom": MARGIN_BOTTOM,
         "band_height": BAND_HEIGHT,
         "sig_width": SIGNATURE_WIDTH,
         "sig_height": SIGNATURE_HEIGHT,
         "sig_bottom": SIGNATURE_BOTTOM,
         "qr_size": QR_SIZE,
+        "how_right": SIGNATURE_WIDTH + 14,
+        "siglabel_bottom": SIGNATURE_BOTTOM + SIGNATURE_HEIGHT + 2,
     }
+    return {name: f"{value:.2f}" for name, value in values.items()}
+
+
+def _salary_months(facts: dict) -> list[dict]:
+    """Every period of the window with its lines: a period without any shows as not declared."""
+    first, last = Period.parse(facts["from_period"]), Period.parse(facts["to_period"])
+    by_period: dict[str, list] = {}
+    for row in facts["rows"]:
+        by_period.setdefault(row["period"], []).append(row)
+    return [{"period": str(p), "rows": by_period.get(str(p), [])} for p in period_range(first, last)]
+
+
+def _year_columns(years: list) -> list[list]:
+    """A long career prints as two tables side by side so that it stays on one page."""
+    if len(years) <= YEARS_PER_COLUMN:
+        return [years]
+    half = (len(years) + 1) // 2
+    return [years[:half], years[half:]]
+
+
+def _kind_context(snapshot: CertificateSnapshot) -> dict:
+    facts = snapshot.facts
+    if snapshot.kind == ANNUAL_SALARY:
+        return {
+            "salary_months": _salary_months(facts),
+            "ceiling": facts.get("ceiling", settings.DAMANE_SALARY_CEILING_CENTIMES),
+        }
+    if snapshot.kind == DECLARED_DAYS:
+        return {
+            "year_columns": _year_columns(facts["years"]),
+            "quarter_max": facts.get("quarter_max", settings.DAMANE_MAX_DAYS_PER_QUARTER),
+        }
+    return {}
 
 
 def _write_pdf(html: str, *, title: str) -> bytes:
@@ -130,6 +172,7 @@ def render_certificate_pdf(snapshot: CertificateSnapshot, *, qr_payload_url: str
         "verify_url": f"{settings.SITE_URL}/verify/",
         "fund_fr": FUND_NAME_FR,
         "fund_ar": FUND_NAME_AR,
+        **_kind_context(snapshot),
     }
     # The wording is fixed bilingual legal text inside the templates; the
     # override only pins number and date handling to the document's language.
@@ -148,8 +191,8 @@ def render_signature_stamp(signer_name: str, signed_on: str) -> bytes:
     context = {
         "signer": signer_name,
         "signed_on": signed_on,
-        "width": SIGNATURE_WIDTH,
-        "height": SIGNATURE_HEIGHT,
+        "width": f"{SIGNATURE_WIDTH:.2f}",
+        "height": f"{SIGNATURE_HEIGHT:.2f}",
     }
     with translation.override("fr"):
         html = render_to_string("certificates/pdf/_signature_stamp.html", context)

@@ -17,7 +17,7 @@ from audit.services import audit_record
 from certificates import rules
 from certificates.documents import CertificateSnapshot, new_public_id, new_verification_code
 from certificates.models import Certificate, CertificateFile, CertificateKind, CertificateNumberCounter, Channel
-from certificates.qrpayload import qr_claims, qr_url, sign_payload
+from certificates.qrpayload import payload_key_id, qr_claims, qr_url, sign_payload
 from certificates.rendering import render_certificate_pdf
 from certificates.selectors import holder_of, insured_record
 from certificates.signing import sign_pdf, signing_key_id
@@ -161,7 +161,7 @@ def certificate_issue(
             pdf_sha256=hashlib.sha256(pdf).hexdigest(),
             pdf_size=len(pdf),
             signing_key_id=signing_key_id(),
-            qr_key_id=payload.split(".")[1] if payload.count(".") >= 2 else "",
+            qr_key_id=payload_key_id(payload),
         )
         CertificateFile.objects.create(certificate=certificate, data=pdf)
         # A re-issued certificate of the same scope replaces the earlier ones:

@@ -126,7 +126,7 @@ class EbdsFileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def upload_view(self, request):
         if not self.has_upload_permission(request):
             raise PermissionDenied
-        form = EbdsUploadForm(request.POST or None, request.FILES or None)
+        form = EbdsUploadForm(request.POST, request.FILES) if request.method == "POST" else EbdsUploadForm()
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:

@@ -66,7 +66,9 @@ Decisions (points the specification leaves open; also in docs/ebds.md):
     transliterated to ASCII (accents stripped; characters with no Latin
     equivalent, e.g. Arabic, are dropped) and cut to the field's width.
 
-Issue line numbers are 1-based; line 0 means the file as a whole.
+Issue line numbers are 1-based; line 0 means the file as a whole. Decisions of
+the import itself (names, new employees, employer details, corrections,
+employments, encoding) are in docs/ebds.md.
 """
 
 from __future__ import annotations

@@ -124,7 +124,11 @@ class InsuredAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def upload_records_view(self, request):
         if not self.has_upload_permission(request):
             raise PermissionDenied
-        form = RegistrationRecordsForm(request.POST or None, request.FILES or None)
+        form = (
+            RegistrationRecordsForm(request.POST, request.FILES)
+            if request.method == "POST"
+            else RegistrationRecordsForm()
+        )
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:

@@ -6,5 +6,6 @@ app_name = "verification"
 
 urlpatterns = [
     path("", views.by_code, name="index"),
-    path("<str:public_id>/", views.certificate, name="certificate"),
+    # No trailing slash: this is the address in every QR code, kept short.
+    path("<str:public_id>", views.certificate, name="certificate"),
 ]

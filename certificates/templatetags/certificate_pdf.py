@@ -100,6 +100,19 @@ def grouped(value) -> str:
 
 
 @register.filter
+def mad_ar(centimes) -> str:
+    """123456789 -> '1234567,89': inside Arabic text a grouping space would make
+    the line layout print the groups of digits in reverse order."""
+    try:
+        value = int(centimes)
+    except (TypeError, ValueError):
+        return ""
+    sign = "-" if value < 0 else ""
+    units, cents = divmod(abs(value), 100)
+    return f"{sign}{units},{cents:02d}"
+
+
+@register.filter
 def exit_reason_fr(code) -> str:
     return EXIT_REASONS.get(code, ("Fin du contrat de travail", ""))[0]
 

@@ -7,12 +7,12 @@ import uuid
 from datetime import date
 
 import pytest
-from accounts_testkit import employ, last_code, make_employer, register
 from django.utils import timezone
 
 from accounts import sms
 from declarations.status import expected_period
 from registry.models import Insured, PreviousCin
+from tests.accounts.accounts_testkit import employ, last_code, make_employer, register
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +30,8 @@ def _isolated_accounts(settings):
     caches["default"]["KEY_PREFIX"] = f"test-accounts-{uuid.uuid4().hex}"
     settings.CACHES = caches
     settings.SITE_URL = "https://damane.example"
+    # Assertions read the English msgids, whatever the catalogs say.
+    settings.LANGUAGE_CODE = "en"
     yield
     sms.outbox.clear()
 
@@ -101,3 +103,31 @@ def active_amina(client, amina):
     assert response.status_code == 302
     amina.refresh_from_db()
     return amina.account
+
+
+@pytest.fixture
+def django_app_client():
+    """A second browser, with its own session and client address."""
+    from django.test import Client
+
+    return Client(REMOTE_ADDR="10.1.2.3")
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, started while MEDIA_URL is a path.
+
+    MEDIA_URL is None in this project (uploads are never served by URL), and the
+    media handler of Django's live server cannot parse None; the path given here
+    matches no page, so nothing is served from it either.
+    """
+    import os
+
+    from django.test.utils import override_settings
+    from pytest_django.live_server_helper import LiveServer
+
+    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    with override_settings(MEDIA_URL="/__uploads-are-never-served-by-url__/"):
+        server = LiveServer(addr)
+    yield server
+    server.stop()

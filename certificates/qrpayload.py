@@ -1,0 +1,295 @@
+"""The signed payload in a certificate's QR code (format: docs/verification.md).
+
+The QR code holds one URL::
+
+    {SITE_URL}/verify/{public_id}#{token}
+
+A phone camera opens the public verify page of this certificate (the fragment
+never reaches the server); an offline verifier reads ``token``::
+
+    DMN1.{kid}.{base64url(claims)}.{base64url(signature)}
+
+* ``DMN1``: format and version. A new layout gets a new prefix; verifiers
+  refuse prefixes they do not know.
+* ``kid``: 16 lowercase hex digits, SHA-256 of the QR seal public key's
+  SubjectPublicKeyInfo (DER), truncated. ``public_jwks()`` publishes the keys.
+* ``claims``: UTF-8 JSON, keys sorted, no spaces (see ``qr_claims``).
+* ``signature``: ECDSA P-256 with SHA-256 over the ASCII bytes
+  ``DMN1.{kid}.{base64url(claims)}``, as raw ``r || s`` (64 bytes).
+
+base64url is RFC 4648 section 5 without padding. The QR seal key is separate
+from the PDF signing key, so that it can be published as a JWK and rotated on
+its own schedule.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from django.conf import settings
+
+from certificates.documents import CertificateSnapshot
+from certificates.rules import (
+    AFFILIATION,
+    ANNUAL_SALARY,
+    DECLARED_DAYS,
+    DEREGISTRATION,
+    EMPLOYMENT,
+    NON_AFFILIATION,
+)
+from certificates.signing import QR_CURRENT_FILE, SigningError, ensure_dev_material, key_id
+
+PREFIX = "DMN1"
+# One letter per kind in the payload: short, and stable if a kind is renamed.
+KIND_CODES = {
+    EMPLOYMENT: "E",
+    AFFILIATION: "A",
+    NON_AFFILIATION: "N",
+    ANNUAL_SALARY: "S",
+    DECLARED_DAYS: "D",
+    DEREGISTRATION: "R",
+}
+KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
+# Longest token accepted: refuses oversized input before any decoding.
+MAX_TOKEN_LENGTH = 2048
+_TOKEN_RE = re.compile(r"^DMN(?P<version>[0-9]+)\.(?P<kid>[0-9a-f]{16})\.(?P<claims>[A-Za-z0-9_-]+)\.(?P<sig>[A-Za-z0-9_-]{86})$")
+
+
+class PayloadError(ValueError):
+    """A token that does not verify. ``code``: malformed, unsupported_version, unknown_key, bad_signature."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- Claims ------------------------------------------------------------------------
+
+
+def _key_facts(kind: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """The few facts an offline verifier shows, per kind (short keys keep the QR small)."""
+    if kind == EMPLOYMENT:
+        return {
+            "e": facts["employer"]["name"],
+            "a": facts["employer"]["affiliation_number"],
+            "s": facts["start_date"],
+            "p": facts["reference_period"],
+            "d": facts["days"],
+        }
+    if kind == AFFILIATION:
+        return {"r": facts["registered_on"], "e": len(facts["employers"])}
+    if kind == NON_AFFILIATION:
+        return {"f": facts["from_period"], "t": facts["to_period"]}
+    if kind == ANNUAL_SALARY:
+        totals = facts["totals"]
+        return {
+            "f": facts["from_period"],
+            "t": facts["to_period"],
+            "d": totals["days"],
+            "g": totals["real_salary"],
+            "c": totals["capped_salary"],
+        }
+    if kind == DECLARED_DAYS:
+        return {"a": facts["as_of"], "t": facts["total_days"], "r": 1 if facts["threshold_reached"] else 0}
+    if kind == DEREGISTRATION:
+        return {
+            "e": facts["employer"]["name"],
+            "a": facts["employer"]["affiliation_number"],
+            "s": facts["start_date"],
+            "x": facts["end_date"],
+            "p": facts["last_period"],
+            "r": facts["exit_reason"],
+        }
+    raise ValueError(f"unknown certificate kind {kind!r}")
+
+
+def qr_claims(snapshot: CertificateSnapshot) -> dict[str, Any]:
+    """What the QR code states about ``snapshot``. No CIN or CNSS number (SECURITY.md 15)."""
+    return {
+        "id": snapshot.public_id,
+        "k": KIND_CODES[snapshot.kind],
+        "n": snapshot.number,
+        "h": snapshot.holder.full_name,
+        "i": snapshot.issued_on.isoformat(),
+        "u": snapshot.valid_until.isoformat(),
+        "f": _key_facts(snapshot.kind, snapshot.facts),
+    }
+
+
+def canonical_json(claims: dict[str, Any]) -> bytes:
+    return json.dumps(claims, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# --- Keys ----------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_signing_keys: dict[tuple, tuple[str, ec.EllipticCurvePrivateKey]] = {}
+
+
+def _load_private(path: Path) -> ec.EllipticCurvePrivateKey:
+    passphrase = settings.DAMANE_SIGNING_KEY_PASSPHRASE
+    key = serialization.load_pem_private_key(path.read_bytes(), password=passphrase.encode() if passphrase else None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise SigningError(f"{path} is not an EC P-256 key")
+    return key
+
+
+def current_qr_key() -> tuple[str, ec.EllipticCurvePrivateKey]:
+    """(kid, private key) that signs new payloads, loaded once per process."""
+    directory = Path(settings.DAMANE_QR_KEYS_DIR)
+    cache_key = (str(directory), settings.DAMANE_SIGNING_KEY_PASSPHRASE)
+    cached = _signing_keys.get(cache_key)
+    if cached is not None:
+        return cached
+    ensure_dev_material()
+    with _lock:
+        cached = _signing_keys.get(cache_key)
+        if cached is None:
+            pointer = directory / QR_CURRENT_FILE
+            if not pointer.is_file():
+                raise SigningError(f"no current QR seal key: {pointer} is missing (run manage.py init_signing)")
+            kid = pointer.read_text().strip()
+            key = _load_private(directory / f"{kid}.pem")
+            if key_id(key.public_key()) != kid:
+                raise SigningError(f"QR seal key {kid}.pem does not match its key id")
+            cached = (kid, key)
+            _signing_keys[cache_key] = cached
+    return cached
+
+
+def reset_key_cache() -> None:
+    """Forget the loaded QR seal key: the next payload reads ``current`` again (after a rotation)."""
+    with _lock:
+        _signing_keys.clear()
+
+
+def qr_key_id() -> str:
+    return current_qr_key()[0]
+
+
+def qr_public_keys() -> dict[str, ec.EllipticCurvePublicKey]:
+    """Every QR seal public key, current and retired: ``<kid>.pem`` and ``<kid>.pub.pem``."""
+    directory = Path(settings.DAMANE_QR_KEYS_DIR)
+    ensure_dev_material()
+    keys: dict[str, ec.EllipticCurvePublicKey] = {}
+    for path in sorted(directory.glob("*.pem")):
+        if path.name.endswith(".pub.pem"):
+            public = serialization.load_pem_public_key(path.read_bytes())
+        else:
+            public = _load_private(path).public_key()
+        if isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1):
+            keys[key_id(public)] = public
+    return keys
+
+
+def public_jwks() -> dict[str, list[dict[str, str]]]:
+    """The QR seal keys as a JWK Set (RFC 7517), for offline verifiers."""
+    entries = []
+    for kid, public in sorted(qr_public_keys().items()):
+        numbers = public.public_numbers()
+        entries.append(
+            {
+                "kty": "EC",
+                "crv": "P-256",
+                "x": b64url(numbers.x.to_bytes(32, "big")),
+                "y": b64url(numbers.y.to_bytes(32, "big")),
+                "kid": kid,
+                "alg": "ES256",
+                "use": "sig",
+            }
+        )
+    return {"keys": entries}
+
+
+# --- Sign and verify --------------------------------------------------------------------
+
+
+def sign_payload(claims: dict[str, Any]) -> str:
+    """``DMN1.<kid>.<claims>.<signature>`` signed with the current QR seal key."""
+    kid, key = current_qr_key()
+    signing_input = f"{PREFIX}.{kid}.{b64url(canonical_json(claims))}"
+    r, s = decode_dss_signature(key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def payload_key_id(token: str) -> str:
+    match = _TOKEN_RE.match(token or "")
+    return match.group("kid") if match else ""
+
+
+def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey] | None = None) -> dict[str, Any]:
+    """The claims of ``token`` if its signature verifies with one of ``public_keys``.
+
+    ``public_keys`` defaults to every key in ``DAMANE_QR_KEYS_DIR``. Raises
+    ``PayloadError``; its ``code`` tells a malformed token from a forged one.
+    """
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+        raise PayloadError("malformed", "not a certificate QR payload")
+    match = _TOKEN_RE.match(token)
+    if not match:
+        raise PayloadError("malformed", "not a certificate QR payload")
+    if match.group("version") != PREFIX[3:]:
+        raise PayloadError("unsupported_version", f"unsupported payload version DMN{match.group('version')}")
+    keys = qr_public_keys() if public_keys is None else public_keys
+    public = keys.get(match.group("kid"))
+    if public is None:
+        raise PayloadError("unknown_key", f"unknown key id {match.group('kid')}")
+    try:
+        raw = b64url_decode(match.group("sig"))
+        claims_bytes = b64url_decode(match.group("claims"))
+    except (binascii.Error, ValueError) as exc:
+        raise PayloadError("malformed", "not a certificate QR payload") from exc
+    if len(raw) != 64:
+        raise PayloadError("malformed", "not a certificate QR payload")
+    signature = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    signing_input = token.rsplit(".", 1)[0].encode("ascii")
+    try:
+        public.verify(signature, signing_input, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise PayloadError("bad_signature", "the signature does not match") from exc
+    try:
+        claims = json.loads(claims_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError("malformed", "signed claims are not JSON") from exc
+    if not isinstance(claims, dict):
+        raise PayloadError("malformed", "signed claims are not an object")
+    return claims
+
+
+# --- The QR code's text -----------------------------------------------------------------
+
+
+def verification_page_url(public_id: str) -> str:
+    """The public verify page of one certificate (verification app: ``verify/<public_id>``)."""
+    return f"{settings.SITE_URL}/verify/{public_id}"
+
+
+def qr_url(public_id: str, token: str) -> str:
+    """The QR code's whole text: the verify page, the signed payload in the fragment."""
+    return f"{verification_page_url(public_id)}#{token}"
+
+
+def split_qr_text(text: str) -> tuple[str, str]:
+    """(public_id, token) from a scanned QR text, whatever the host; ("", "") if not ours."""
+    match = re.search(r"/verify/(?P<id>[A-Za-z0-9_-]{16,64})#(?P<token>DMN[^#\s]+)$", text or "")
+    if not match:
+        return "", ""
+    return match.group("id"), match.group("token")

@@ -1,0 +1,383 @@
+"""The fund's keys, and the PAdES signature of certificate PDFs.
+
+Key material (settings "Signing" section):
+
+* ``DAMANE_SIGNING_KEY_PATH`` / ``DAMANE_SIGNING_CERT_PATH``: the document-signing
+  key (PEM, optionally encrypted with ``DAMANE_SIGNING_KEY_PASSPHRASE``) and its
+  certificate; ``DAMANE_SIGNING_CHAIN_PATHS``: the issuers, embedded in every
+  signature so that a verifier can build the path to a root it trusts.
+* ``DAMANE_QR_KEYS_DIR``: the QR seal keys (see ``certificates.qrpayload``).
+
+In development ``manage.py init_signing`` (or the first signature, while
+``DAMANE_SIGNING_AUTO_CREATE``) writes a development root CA, a signing
+certificate it issued and a QR seal key into ``DAMANE_SIGNING_DIR``: all EC P-256,
+files 0600, never overwritten without ``--force``.
+
+``sign_pdf()`` appends a PAdES baseline signature (ETSI.CAdES.detached) as an
+incremental update, with a visible stamp in ``rendering.SIGNATURE_BOX``: B-T
+when ``DAMANE_TSA_URL`` names an RFC 3161 timestamp authority, B-B otherwise.
+Keys are loaded once per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+
+from certificates import rendering
+
+log = logging.getLogger(__name__)
+
+ROOT_KEY_FILE = "root-ca-key.pem"
+ROOT_CERT_FILE = "root-ca.pem"
+SIGNING_KEY_FILE = "signing-key.pem"
+SIGNING_CERT_FILE = "signing-cert.pem"
+QR_KEYS_DIR = "qr-keys"
+QR_CURRENT_FILE = "current"
+
+ROOT_VALIDITY = timedelta(days=3652)  # ten years
+SIGNING_VALIDITY = timedelta(days=3 * 365)
+
+DEFAULT_REASON = "Attestation délivrée par la CNSS / شهادة مسلمة من طرف الصندوق الوطني للضمان الاجتماعي"
+DEFAULT_LOCATION = "Casablanca, Maroc"
+
+
+class SigningError(Exception):
+    """The key material is missing, unreadable or inconsistent."""
+
+
+def key_id(public_key) -> str:
+    """Short, stable key id: the first 16 hex digits of SHA-256(SubjectPublicKeyInfo DER)."""
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()[:16]
+
+
+# --- Development key material ----------------------------------------------------
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """0600 from the first byte: the key is never readable by others, even briefly."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey, passphrase: str) -> bytes:
+    encryption = (
+        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
+    )
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "MA"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Caisse Nationale de Sécurité Sociale"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Damane (développement)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def create_dev_pki(directory: Path, *, passphrase: str = "", force: bool = False, now: datetime | None = None) -> list[Path]:
+    """A development root CA and a document-signing certificate it issued.
+
+    Refuses to overwrite existing files unless ``force``: replacing a key makes
+    every certificate signed with it unverifiable against the new root.
+    """
+    directory = Path(directory)
+    paths = [directory / name for name in (ROOT_KEY_FILE, ROOT_CERT_FILE, SIGNING_KEY_FILE, SIGNING_CERT_FILE)]
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise FileExistsError(f"signing files already exist: {', '.join(str(p) for p in existing)}")
+    now = now or datetime.now(UTC)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = _name("CNSS Damane Root CA (développement)")
+    root_ski = x509.SubjectKeyIdentifier.from_public_key(root_key.public_key())
+    root_cert = (
+        x509.CertificateBuilder()
+        .subject_name(root_name)
+        .issuer_name(root_name)
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + ROOT_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(root_ski, critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    signing_key = ec.generate_private_key(ec.SECP256R1())
+    signing_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("CNSS Damane - signature des attestations (développement)"))
+        .issuer_name(root_name)
+        .public_key(signing_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + SIGNING_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,  # nonRepudiation
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(signing_key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    _write_private(paths[0], _key_pem(root_key, passphrase))
+    _write_private(paths[1], root_cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(paths[2], _key_pem(signing_key, passphrase))
+    _write_private(paths[3], signing_cert.public_bytes(serialization.Encoding.PEM))
+    return paths
+
+
+def create_qr_key(directory: Path, *, passphrase: str = "", make_current: bool = True) -> tuple[str, Path]:
+    """A new EC P-256 QR seal key ``<kid>.pem``; ``current`` names it when ``make_current``.
+
+    Earlier keys stay in the directory so payloads they signed still verify.
+    """
+    directory = Path(directory)
+    key = ec.generate_private_key(ec.SECP256R1())
+    kid = key_id(key.public_key())
+    path = directory / f"{kid}.pem"
+    _write_private(path, _key_pem(key, passphrase))
+    if make_current:
+        _write_private(directory / QR_CURRENT_FILE, f"{kid}\n".encode())
+    return kid, path
+
+
+def ensure_dev_material() -> None:
+    """Create the development keys on first use, when allowed and absent (logged)."""
+    if not settings.DAMANE_SIGNING_AUTO_CREATE:
+        return
+    with _lock:
+        if not Path(settings.DAMANE_SIGNING_KEY_PATH).exists() and not Path(settings.DAMANE_SIGNING_CERT_PATH).exists():
+            directory = Path(settings.DAMANE_SIGNING_DIR)
+            create_dev_pki(directory, passphrase=settings.DAMANE_SIGNING_KEY_PASSPHRASE)
+            log.warning("Created a development signing CA and certificate in %s", directory)
+        qr_dir = Path(settings.DAMANE_QR_KEYS_DIR)
+        if not (qr_dir / QR_CURRENT_FILE).exists():
+            kid, _path = create_qr_key(qr_dir, passphrase=settings.DAMANE_SIGNING_KEY_PASSPHRASE)
+            log.warning("Created a development QR seal key %s in %s", kid, qr_dir)
+
+
+# --- The signer, loaded once per process -------------------------------------------
+
+
+@dataclass(frozen=True)
+class SigningMaterial:
+    signer: object  # pyhanko.sign.signers.SimpleSigner
+    certificate: x509.Certificate
+    key_id: str
+    signer_name: str
+
+
+_lock = threading.RLock()
+_material: dict[tuple, SigningMaterial] = {}
+_timestampers: dict[str, object] = {}
+
+
+def _config_key() -> tuple:
+    return (
+        str(settings.DAMANE_SIGNING_KEY_PATH),
+        str(settings.DAMANE_SIGNING_CERT_PATH),
+        tuple(str(p) for p in settings.DAMANE_SIGNING_CHAIN_PATHS),
+        settings.DAMANE_SIGNING_KEY_PASSPHRASE,
+    )
+
+
+def get_signing_material() -> SigningMaterial:
+    config = _config_key()
+    material = _material.get(config)
+    if material is not None:
+        return material
+    ensure_dev_material()
+    with _lock:
+        material = _material.get(config)
+        if material is None:
+            material = _load(*config)
+            _material[config] = material
+    return material
+
+
+def _load(key_path: str, cert_path: str, chain_paths: tuple[str, ...], passphrase: str) -> SigningMaterial:
+    from pyhanko.sign import signers
+
+    for path in (key_path, cert_path, *chain_paths):
+        if not Path(path).is_file():
+            raise SigningError(f"signing file not found: {path} (run manage.py init_signing, or set the paths)")
+    signer = signers.SimpleSigner.load(
+        key_path,
+        cert_path,
+        ca_chain_files=chain_paths,
+        key_passphrase=passphrase.encode() if passphrase else None,
+    )
+    if signer is None:
+        raise SigningError(f"cannot load the signing key {key_path} with its certificate {cert_path}")
+    certificate = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    names = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME) or (
+        certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    )
+    return SigningMaterial(
+        signer=signer,
+        certificate=certificate,
+        key_id=key_id(certificate.public_key()),
+        signer_name=str(names[0].value) if names else certificate.subject.rfc4514_string(),
+    )
+
+
+def get_signer():
+    """The pyHanko signer for certificate PDFs (created in development on first use)."""
+    return get_signing_material().signer
+
+
+def signing_key_id() -> str:
+    """Key id of the document-signing certificate's key, stored on each certificate."""
+    return get_signing_material().key_id
+
+
+def _default_timestamper():
+    url = settings.DAMANE_TSA_URL
+    if not url:
+        return None
+    with _lock:
+        stamper = _timestampers.get(url)
+        if stamper is None:
+            from pyhanko.sign.timestamps import HTTPTimeStamper
+
+            stamper = HTTPTimeStamper(url, timeout=settings.DAMANE_TSA_TIMEOUT_SECONDS)
+            _timestampers[url] = stamper
+    return stamper
+
+
+def _pdf17_signer_class():
+    """PdfSigner that keeps the file a PDF 1.7 with the ESIC (PAdES) extension.
+
+    pyHanko marks ECDSA P-256 signatures with the ISO 32002 extension, which
+    raises the catalog to PDF 2.0; PDF/A-2 is PDF 1.7, and PAdES on PDF 1.7
+    (ETSI EN 319 142-1) already allows ECDSA. So only the ESIC extension is
+    declared.
+    """
+    from pyhanko.sign.fields import SigSeedSubFilter
+    from pyhanko.sign.signers import PdfSigner, constants
+
+    class Pdf17Signer(PdfSigner):
+        def register_extensions(self, pdf_out, *, md_algorithm: str) -> None:
+            pdf_out.ensure_output_version(version=(1, 7))
+            if self.signature_meta.subfilter == SigSeedSubFilter.PADES and pdf_out.output_version < (2, 0):
+                pdf_out.register_extension(constants.ESIC_EXTENSION_1)
+
+    return Pdf17Signer
+
+
+class _PdfPageContent:
+    """A PDF page (bytes) as pyHanko stamp content: pyHanko only imports pages from files."""
+
+    @staticmethod
+    def make(data: bytes):
+        from pyhanko.pdf_utils import content, layout
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        class ImportedPdfBytes(content.PdfContent):
+            def render(self) -> bytes:
+                xobj = self._ensure_writer.import_page_as_xobject(PdfFileReader(BytesIO(data)), page_ix=0)
+                self.resources.xobject["/Stamp"] = xobj
+                x1, y1, x2, y2 = xobj.get_object()["/BBox"]
+                self.box = layout.BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
+                return b"/Stamp Do"
+
+        return ImportedPdfBytes()
+
+
+def sign_pdf(
+    pdf_bytes: bytes,
+    *,
+    field_name: str = "CNSS",
+    reason: str = DEFAULT_REASON,
+    location: str = DEFAULT_LOCATION,
+    box: tuple[float, float, float, float] = rendering.SIGNATURE_BOX,
+    timestamper=None,
+) -> bytes:
+    """``pdf_bytes`` with a PAdES baseline signature appended (B-T with a TSA, else B-B).
+
+    ``timestamper`` overrides the one configured by ``DAMANE_TSA_URL`` (tests
+    pass an in-process TSA).
+    """
+    from pyhanko.pdf_utils import layout
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.stamp import StaticStampStyle
+
+    material = get_signing_material()
+    timestamper = timestamper or _default_timestamper()
+    signed_on = datetime.now(ZoneInfo(settings.TIME_ZONE))
+    stamp_pdf = rendering.render_signature_stamp(material.signer_name, rendering.stamp_date(signed_on))
+    style = StaticStampStyle(
+        background=_PdfPageContent.make(stamp_pdf),
+        background_opacity=1.0,
+        border_width=0,
+        # The stamp page is exactly the size of the box: no margin, no scaling.
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN,
+            y_align=layout.AxisAlignment.ALIGN_MIN,
+            margins=layout.Margins(),
+            inner_content_scaling=layout.InnerScaling.NO_SCALING,
+        ),
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        reason=reason,
+        location=location,
+        name=material.signer_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+    )
+    pdf_signer = _pdf17_signer_class()(
+        meta,
+        signer=material.signer,
+        timestamper=timestamper,
+        stamp_style=style,
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, box=box, on_page=0),
+    )
+    writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes))
+    return pdf_signer.sign_pdf(writer).getvalue()

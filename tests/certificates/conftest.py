@@ -1,0 +1,161 @@
+import re
+import subprocess
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from django.test import override_settings
+
+SITE_URL = "https://damane.cnss.ma"
+
+
+@pytest.fixture(scope="session")
+def signing_dir(tmp_path_factory) -> Path:
+    """A development PKI and QR seal key made for this test session only."""
+    from certificates.signing import create_dev_pki, create_qr_key
+
+    directory = tmp_path_factory.mktemp("signing")
+    create_dev_pki(directory)
+    create_qr_key(directory / "qr-keys")
+    return directory
+
+
+def _signing_settings(directory: Path, **extra):
+    return override_settings(
+        SITE_URL=SITE_URL,
+        DAMANE_SIGNING_DIR=directory,
+        DAMANE_SIGNING_KEY_PATH=directory / "signing-key.pem",
+        DAMANE_SIGNING_CERT_PATH=directory / "signing-cert.pem",
+        DAMANE_SIGNING_CHAIN_PATHS=[directory / "root-ca.pem"],
+        DAMANE_SIGNING_KEY_PASSPHRASE="",
+        DAMANE_QR_KEYS_DIR=directory / "qr-keys",
+        DAMANE_SIGNING_AUTO_CREATE=False,
+        DAMANE_TSA_URL="",
+        **extra,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _signing_env(signing_dir):
+    with _signing_settings(signing_dir):
+        yield
+
+
+@pytest.fixture
+def signing_settings():
+    """override_settings pointing every signing path at ``directory`` (a context manager)."""
+    return _signing_settings
+
+
+@pytest.fixture(scope="session")
+def root_cert_path(signing_dir) -> Path:
+    return signing_dir / "root-ca.pem"
+
+
+@pytest.fixture(scope="session")
+def issued():
+    """Each sample certificate rendered and signed once: {kind: (snapshot, url, token, unsigned, signed)}."""
+    from certificates.qrpayload import qr_claims, qr_url, sign_payload
+    from certificates.rendering import render_certificate_pdf
+    from certificates.samples import all_samples
+    from certificates.signing import sign_pdf
+
+    result = {}
+    for snapshot in all_samples():
+        token = sign_payload(qr_claims(snapshot))
+        url = qr_url(snapshot.public_id, token)
+        unsigned = render_certificate_pdf(snapshot, qr_payload_url=url)
+        result[snapshot.kind] = (snapshot, url, token, unsigned, sign_pdf(unsigned))
+    return result
+
+
+@pytest.fixture
+def poppler(tmp_path):
+    """Run a poppler tool (pdfinfo, pdffonts, pdftotext, pdfsig) on PDF bytes; its output."""
+
+    def run(tool: str, pdf: bytes, *args: str) -> str:
+        source = tmp_path / f"{tool}-input.pdf"
+        source.write_bytes(pdf)
+        command = [tool, *args, str(source)] + (["-"] if tool == "pdftotext" else [])
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        return done.stdout + done.stderr
+
+    return run
+
+
+@pytest.fixture
+def pdf_text(poppler):
+    """The text of a PDF as pdftotext reads it, without the bidi marks it adds around Arabic runs."""
+    marks = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+    def read(pdf: bytes) -> str:
+        return marks.sub("", poppler("pdftotext", pdf, "-enc", "UTF-8"))
+
+    return read
+
+
+class _TsaHandler(BaseHTTPRequestHandler):
+    stamper = None
+
+    def do_POST(self):
+        from asn1crypto import tsp
+
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        response = type(self).stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/timestamp-reply")
+        self.send_header("Content-Length", str(len(response)))
+        self.end_headers()
+        self.wfile.write(response)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def tsa_url(signing_dir):
+    """An RFC 3161 timestamp authority over HTTP on localhost (pyHanko's DummyTimeStamper).
+
+    Its certificate is issued by the session's development root, so the
+    timestamp validates against the same trust anchor.
+    """
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.timestamps import DummyTimeStamper
+
+    root_key = serialization.load_pem_private_key((signing_dir / "root-ca-key.pem").read_bytes(), password=None)
+    root_cert = x509.load_pem_x509_certificate((signing_dir / "root-ca.pem").read_bytes())
+    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(UTC)
+    tsa_cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test TSA")]))
+        .issuer_name(root_cert.subject)
+        .public_key(tsa_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    _TsaHandler.stamper = DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(tsa_cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(
+            tsa_key.private_bytes(
+                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        ),
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TsaHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/tsa"
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,128 @@
+import dataclasses
+import re
+import time
+
+import pytest
+
+from certificates.rendering import render_certificate_pdf
+from certificates.samples import sample_snapshot
+
+KINDS = ["employment", "affiliation", "non_affiliation", "annual_salary", "declared_days", "deregistration"]
+TITLES = {
+    "employment": ("Attestation de travail", "شهادة العمل"),
+    "affiliation": ("Attestation d'affiliation", "شهادة الانخراط"),
+    "non_affiliation": ("Attestation de non-affiliation", "شهادة عدم الانخراط"),
+    "annual_salary": ("Attestation de salaire annuelle", "شهادة الأجور السنوية"),
+    "declared_days": ("Relevé des jours déclarés", "بيان الأيام المصرح بها"),
+    "deregistration": ("Attestation de radiation", "شهادة التشطيب"),
+}
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_certificate_is_one_a4_page_with_its_title_in_french_and_arabic(kind, issued, poppler, pdf_text):
+    snapshot, _url, _token, unsigned, _signed = issued[kind]
+    assert unsigned.startswith(b"%PDF-1.7")
+    info = poppler("pdfinfo", unsigned)
+    assert re.search(r"Pages:\s+1\n", info)
+    assert "595.28 x 841.89 pts (A4)" in info
+    text = pdf_text(unsigned)
+    french, arabic = TITLES[kind]
+    assert french in text
+    assert arabic in text
+    assert snapshot.number in text
+    assert snapshot.verification_code in text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_arabic_font_is_embedded_and_every_font_is_embedded(kind, issued, poppler, pdf_text):
+    *_rest, unsigned, _signed = issued[kind]
+    fonts = poppler("pdffonts", unsigned).splitlines()[2:]
+    assert any("Noto-Naskh-Arabic" in line for line in fonts)
+    for line in fonts:
+        emb = line.split()[-5]
+        assert emb == "yes", line
+
+
+def test_the_arabic_text_comes_out_shaped_in_reading_order(issued, poppler, pdf_text):
+    snapshot, *_rest, unsigned, _signed = issued["employment"]
+    text = pdf_text(unsigned)
+    assert "الصندوق الوطني للضمان الاجتماعي" in text
+    assert "المملكة المغربية" in text
+    assert snapshot.holder.full_name_ar in text  # العمراني فاطمة الزهراء
+    assert "رقم البطاقة الوطنية للتعريف" in text
+    assert "دجنبر 2025" in text  # Moroccan month name of the reference period
+
+
+def test_the_employment_certificate_states_employer_start_and_days(issued, poppler, pdf_text):
+    *_rest, unsigned, _signed = issued["employment"]
+    text = " ".join(pdf_text(unsigned).split())
+    assert "ATLAS TEXTILES SARL" in text
+    assert "2456781" in text
+    assert "depuis le 01/08/2025" in text
+    assert "déclaré 26 jours de travail" in text
+    assert "BE123456" in text and "123456789" in text
+
+
+def test_the_annual_salary_certificate_lists_twelve_periods_and_the_totals(issued, poppler, pdf_text):
+    snapshot, *_rest, unsigned, _signed = issued["annual_salary"]
+    text = pdf_text(unsigned)
+    for month in range(1, 13):
+        assert f"{month:02d}/2025" in text
+    assert "Aucune déclaration" in text  # 07/2025 has no line
+    assert "89 210,10" in text.replace("\u00a0", " ")
+    assert snapshot.facts["totals"]["real_salary"] == 8_921_010
+
+
+def test_the_declared_days_statement_says_whether_the_pension_threshold_is_reached(issued, poppler, pdf_text):
+    *_rest, unsigned, _signed = issued["declared_days"]
+    text = " ".join(pdf_text(unsigned).split())
+    assert "est atteint" in text
+    assert "تم بلوغ" in text
+    snapshot = sample_snapshot("declared_days")
+    below = dataclasses.replace(
+        snapshot, facts={**snapshot.facts, "total_days": 3000, "threshold_reached": False}
+    )
+    text = " ".join(pdf_text(render_certificate_pdf(below, qr_payload_url="x")).split())
+    assert "n'est pas atteint" in text
+    assert "لم يتم بلوغ" in text
+
+
+def test_the_deregistration_certificate_states_the_exit(issued, poppler, pdf_text):
+    *_rest, unsigned, _signed = issued["deregistration"]
+    text = " ".join(pdf_text(unsigned).split())
+    assert "du 03/05/2021 au 19/06/2025" in text
+    assert "Sortie de l'entreprise" in text
+    assert "مغادرة المقاولة" in text
+
+
+def test_the_document_declares_pdf_a_2b(issued):
+    *_rest, unsigned, _signed = issued["affiliation"]
+    assert re.search(rb"<pdfaid:part>2</pdfaid:part>", unsigned)
+    assert re.search(rb"<pdfaid:conformance>B</pdfaid:conformance>", unsigned)
+    assert b"/OutputIntents" in unsigned
+
+
+def test_markup_in_printed_data_is_printed_as_text_and_fetches_nothing(poppler, pdf_text):
+    snapshot = sample_snapshot("employment")
+    hostile = '<img src="file:///etc/passwd"><b>X</b>'
+    evil = dataclasses.replace(
+        snapshot,
+        holder=dataclasses.replace(snapshot.holder, last_name=hostile),
+        facts={**snapshot.facts, "employer": {"name": "<style>@import url(http://198.51.100.1/x.css)</style>",
+                                              "affiliation_number": "2456781"}},
+    )
+    started = time.monotonic()
+    pdf = render_certificate_pdf(evil, qr_payload_url="x")
+    assert time.monotonic() - started < 5
+    text = " ".join(pdf_text(pdf).split())
+    assert '<img src="file:///etc/passwd"><b>X</b>' in text
+    assert "<style>@import url(http://198.51.100.1/x.css)</style>" in text
+    assert b"root:x:0:0" not in pdf
+
+
+def test_a_long_career_still_fits_on_one_page(poppler, pdf_text):
+    snapshot = sample_snapshot("declared_days")
+    years = [{"year": y, "quarters": [78, 78, 78, 78], "total": 312} for y in range(1986, 2026)]
+    long_career = dataclasses.replace(
+        snapshot, facts={**snapshot.facts, "years": years, "total_days": 312 * 40, "first_period": "198601"}
+    )
+    info = poppler("pdfinfo", render_certificate_pdf(long_career, qr_payload_url="x"))
+    assert re.search(r"Pages:\s+1\n", info)
