@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -157,7 +157,13 @@ def registration_activate(*, registration: Registration, code: str, ip_address: 
                 user.language = registration.language
                 user.is_active = True
                 user.activated_at = now
-                user.save(update_fields=["email", "password", "language", "is_active", "activated_at"])
+                try:
+                    # The unique e-mail constraint is the last word when two
+                    # activations race for one address.
+                    with transaction.atomic():
+                        user.save(update_fields=["email", "password", "language", "is_active", "activated_at"])
+                except IntegrityError:
+                    raise EmailTaken() from None
                 registration.completed_at = now
                 registration.save(update_fields=["completed_at"])
                 # Other open registrations for this account end here, with their codes.
@@ -266,7 +272,11 @@ def email_change(*, user: User, new_email: str, ip_address: str | None = None) -
         if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
             raise EmailTaken()
         user.email = new_email
-        user.save(update_fields=["email"])
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["email"])
+        except IntegrityError:
+            raise EmailTaken() from None
         audit_record(
             action="accounts.user.email_changed",
             obj=user,

@@ -12,6 +12,7 @@ returns in ``Allowed.facts``. Conventions inside facts: dates are ISO strings
 centimes (MAD x 100), days are integers.
 """
 
+import copy
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -218,6 +219,9 @@ class CertificateSnapshot:
         if self.valid_until < self.issued_on:
             raise SnapshotError("valid_until is before issued_on")
         check_facts(self.kind, self.facts)
+        # A private copy: the caller's dict (rules output, a stored row) can
+        # change afterwards without changing what this snapshot prints.
+        object.__setattr__(self, "facts", copy.deepcopy(self.facts))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form, for ``Certificate.snapshot``."""
@@ -240,7 +244,7 @@ class CertificateSnapshot:
                 "cnss_number": holder.cnss_number,
                 "birth_date": holder.birth_date.isoformat() if holder.birth_date else None,
             },
-            "facts": self.facts,
+            "facts": copy.deepcopy(self.facts),
         }
 
     @classmethod

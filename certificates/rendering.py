@@ -42,7 +42,7 @@ SIGNATURE_WIDTH = 190.0
 SIGNATURE_HEIGHT = 70.0
 SIGNATURE_BOTTOM = 14.0  # from the bottom of the band
 QR_SIZE = 104.0
-YEARS_PER_COLUMN = 12
+YEARS_PER_COLUMN = 14
 
 SIGNATURE_BOX = (
     PAGE_WIDTH - MARGIN_SIDE - SIGNATURE_WIDTH,
@@ -122,11 +122,10 @@ def _salary_months(facts: dict) -> list[dict]:
 
 
 def _year_columns(years: list) -> list[list]:
-    """A long career prints as two tables side by side so that it stays on one page."""
-    if len(years) <= YEARS_PER_COLUMN:
-        return [years]
-    half = (len(years) + 1) // 2
-    return [years[:half], years[half:]]
+    """A long career prints as two or three tables side by side so that it stays on one page."""
+    columns = 1 if len(years) <= YEARS_PER_COLUMN else 2 if len(years) <= 2 * YEARS_PER_COLUMN else 3
+    rows = -(-len(years) // columns)
+    return [years[i : i + rows] for i in range(0, len(years), rows)]
 
 
 def _kind_context(snapshot: CertificateSnapshot) -> dict:

@@ -27,18 +27,18 @@ def signing_dir(tmp_path_factory) -> Path:
 
 
 def _signing_settings(directory: Path, **extra):
-    return override_settings(
-        SITE_URL=SITE_URL,
-        DAMANE_SIGNING_DIR=directory,
-        DAMANE_SIGNING_KEY_PATH=directory / "signing-key.pem",
-        DAMANE_SIGNING_CERT_PATH=directory / "signing-cert.pem",
-        DAMANE_SIGNING_CHAIN_PATHS=[directory / "root-ca.pem"],
-        DAMANE_SIGNING_KEY_PASSPHRASE="",
-        DAMANE_QR_KEYS_DIR=directory / "qr-keys",
-        DAMANE_SIGNING_AUTO_CREATE=False,
-        DAMANE_TSA_URL="",
-        **extra,
-    )
+    values = {
+        "SITE_URL": SITE_URL,
+        "DAMANE_SIGNING_DIR": directory,
+        "DAMANE_SIGNING_KEY_PATH": directory / "signing-key.pem",
+        "DAMANE_SIGNING_CERT_PATH": directory / "signing-cert.pem",
+        "DAMANE_SIGNING_CHAIN_PATHS": [directory / "root-ca.pem"],
+        "DAMANE_SIGNING_KEY_PASSPHRASE": "",
+        "DAMANE_QR_KEYS_DIR": directory / "qr-keys",
+        "DAMANE_SIGNING_AUTO_CREATE": False,
+        "DAMANE_TSA_URL": "",
+    }
+    return override_settings(**{**values, **extra})
 
 
 @pytest.fixture(scope="session", autouse=True)

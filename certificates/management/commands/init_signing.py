@@ -16,7 +16,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true", help="Replace existing files (old signatures stop verifying).")
+        parser.add_argument(
+            "--force", action="store_true", help="Replace existing files (old signatures stop verifying)."
+        )
         parser.add_argument(
             "--rotate-qr-key",
             action="store_true",
@@ -44,4 +46,6 @@ class Command(BaseCommand):
         if make_qr:
             kid, path = create_qr_key(qr_dir, passphrase=passphrase)
             self.stdout.write(f"wrote {path} (QR key id {kid}, current)")
-        self.stdout.write(self.style.SUCCESS("Development signing keys ready. Trust root-ca.pem to validate signatures."))
+        self.stdout.write(
+            self.style.SUCCESS("Development signing keys ready. Trust root-ca.pem to validate signatures.")
+        )

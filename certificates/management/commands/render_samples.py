@@ -37,13 +37,26 @@ class Command(BaseCommand):
             png.write_bytes(_preview(signed, dpi))
             self.stdout.write(f"wrote {png} ({png.stat().st_size // 1024} KB)")
 
+
 def _preview(pdf: bytes, dpi: int) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "doc.pdf"
         source.write_bytes(pdf)
         try:
             subprocess.run(  # noqa: S603 - fixed arguments, our own file
-                ["pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-png", "-singlefile", str(source), str(Path(tmp) / "page")],  # noqa: S607
+                [
+                    "pdftoppm",
+                    "-r",
+                    str(dpi),
+                    "-f",
+                    "1",
+                    "-l",
+                    "1",
+                    "-png",
+                    "-singlefile",
+                    str(source),
+                    str(Path(tmp) / "page"),
+                ],  # noqa: S607
                 check=True,
                 capture_output=True,
             )
