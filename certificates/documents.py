@@ -286,7 +286,9 @@ def new_public_id() -> str:
 
 def new_verification_code() -> str:
     """``XXXX-XXXX-XXXX-XXXX-XXXX-XXXX`` from ``secrets``, about 119 bits."""
-    symbols = "".join(secrets.choice(VERIFICATION_ALPHABET) for _ in range(VERIFICATION_GROUPS * VERIFICATION_GROUP_SIZE))
+    symbols = "".join(
+        secrets.choice(VERIFICATION_ALPHABET) for _ in range(VERIFICATION_GROUPS * VERIFICATION_GROUP_SIZE)
+    )
     return _group(symbols)
 
 

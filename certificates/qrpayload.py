@@ -62,7 +62,9 @@ KIND_CODES = {
 KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 # Longest token accepted: refuses oversized input before any decoding.
 MAX_TOKEN_LENGTH = 2048
-_TOKEN_RE = re.compile(r"^DMN(?P<version>[0-9]+)\.(?P<kid>[0-9a-f]{16})\.(?P<claims>[A-Za-z0-9_-]+)\.(?P<sig>[A-Za-z0-9_-]{86})$")
+_TOKEN_RE = re.compile(
+    r"^DMN(?P<version>[0-9]+)\.(?P<kid>[0-9a-f]{16})\.(?P<claims>[A-Za-z0-9_-]+)\.(?P<sig>[A-Za-z0-9_-]{86})$"
+)
 
 
 class PayloadError(ValueError):

@@ -95,7 +95,9 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def create_dev_pki(directory: Path, *, passphrase: str = "", force: bool = False, now: datetime | None = None) -> list[Path]:
+def create_dev_pki(
+    directory: Path, *, passphrase: str = "", force: bool = False, now: datetime | None = None
+) -> list[Path]:
     """A development root CA and a document-signing certificate it issued.
 
     Refuses to overwrite existing files unless ``force``: replacing a key makes

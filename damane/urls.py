@@ -16,3 +16,5 @@ urlpatterns = [
     path("staff/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "damane.middleware.server_error"

@@ -140,7 +140,9 @@ def test_an_id_update_visit_is_booked_with_the_normalised_new_cin(client, mohame
     day = date.today() + timedelta(days=7)
     while day.weekday() >= 5:
         day += timedelta(days=1)
-    client.post(reverse("casework:id_update"), {"new_cin": "bh 998877", "agency": "01", "preferred_date": day.isoformat()})
+    client.post(
+        reverse("casework:id_update"), {"new_cin": "bh 998877", "agency": "01", "preferred_date": day.isoformat()}
+    )
     case = Case.objects.get(kind=CaseKind.ID_UPDATE)
     assert case.details["new_cin"] == "BH998877"
     # The booking appears in the list of requests.

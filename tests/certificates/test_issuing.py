@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from certificates import rules
 from certificates.models import Certificate, CertificateFile
 from certificates.services import CertificateBlocked, certificate_issue, next_certificate_number
 from declarations.status import expected_period
@@ -199,7 +198,7 @@ def _in_threads(count, target):
         try:
             barrier.wait()
             target()
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()

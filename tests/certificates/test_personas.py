@@ -27,7 +27,10 @@ def test_amina_up_to_date_with_a_long_career_gets_every_certificate_but_the_ende
     assert d["employment"].facts["employer"]["name"] == "MAROC DIGITAL SERVICES SA"
     assert d["employment"].facts["reference_period"] == str(expected_period(today))
     assert d["affiliation"].allowed
-    assert [e["name"] for e in d["affiliation"].facts["employers"]] == ["ATLAS TEXTILES SARL", "MAROC DIGITAL SERVICES SA"]
+    assert [e["name"] for e in d["affiliation"].facts["employers"]] == [
+        "ATLAS TEXTILES SARL",
+        "MAROC DIGITAL SERVICES SA",
+    ]
     assert d["annual_salary"].allowed and len(d["annual_salary"].facts["rows"]) == 12
     assert d["declared_days"].facts["threshold_reached"] is True
     assert d["declared_days"].facts["total_days"] > 3240

@@ -29,9 +29,7 @@ def decode_qr_codes(pdf: bytes, tmp_path) -> list[str]:
     """Print the page at 150 dpi, as a scanner would see it, and read it with ZXing."""
     source = tmp_path / "doc.pdf"
     source.write_bytes(pdf)
-    subprocess.run(
-        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(source), str(tmp_path / "page")], check=True
-    )
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(source), str(tmp_path / "page")], check=True)
     results = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
     return [r.text for r in results if r.format == zxingcpp.BarcodeFormat.QRCode]
 

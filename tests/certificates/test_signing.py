@@ -125,7 +125,9 @@ def test_init_signing_writes_private_files_and_never_overwrites_them(tmp_path, s
     with signing_settings(directory):
         call_command("init_signing", stdout=BytesIOText())
         files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
-        assert {"root-ca-key.pem", "root-ca.pem", "signing-cert.pem", "signing-key.pem", "qr-keys/current"} <= set(files)
+        assert {"root-ca-key.pem", "root-ca.pem", "signing-cert.pem", "signing-key.pem", "qr-keys/current"} <= set(
+            files
+        )
         kid = (directory / "qr-keys" / "current").read_text().strip()
         assert f"qr-keys/{kid}.pem" in files
         for path in directory.rglob("*"):

@@ -44,7 +44,7 @@ def _preview(pdf: bytes, dpi: int) -> bytes:
         source.write_bytes(pdf)
         try:
             subprocess.run(  # noqa: S603 - fixed arguments, our own file
-                [
+                [  # noqa: S607 - poppler-utils from the system, like the Dockerfile installs it
                     "pdftoppm",
                     "-r",
                     str(dpi),
@@ -56,7 +56,7 @@ def _preview(pdf: bytes, dpi: int) -> bytes:
                     "-singlefile",
                     str(source),
                     str(Path(tmp) / "page"),
-                ],  # noqa: S607
+                ],
                 check=True,
                 capture_output=True,
             )
