@@ -199,7 +199,8 @@ STORAGES = {
 # Uploads (ID copies, e-BDS files, certificate PDFs) are never served by URL:
 # MEDIA_ROOT is outside the web root and views stream files after access checks.
 MEDIA_ROOT = Path(env_str("DAMANE_MEDIA_ROOT", str(VAR_DIR / "private")))
-MEDIA_URL = None
+# Never routed: no URL serves MEDIA_ROOT (pytest-django and Django checks need a string).
+MEDIA_URL = "/private-media-never-served/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 DAMANE_UPLOAD_MAX_BYTES = env_int("DAMANE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
