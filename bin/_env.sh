@@ -28,8 +28,11 @@ check_system_libraries() {
   python - <<'PY' 2>/dev/null || missing+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 import weasyprint  # noqa: F401
 PY
-  fc-list 2>/dev/null | grep -qi "Noto Naskh Arabic" || missing+=(fonts-noto-core)
-  fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing+=(fonts-dejavu-core)
+  # Read fc-list once: `fc-list | grep -q` under pipefail fails on SIGPIPE.
+  local fonts
+  fonts="$(fc-list 2>/dev/null || true)"
+  grep -qi "Noto Naskh Arabic" <<<"$fonts" || missing+=(fonts-noto-core)
+  grep -qi "DejaVu Sans" <<<"$fonts" || missing+=(fonts-dejavu-core)
   command -v msgfmt >/dev/null || missing+=(gettext)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Missing system libraries. Install them with:" >&2
