@@ -24,9 +24,14 @@ class Command(BaseCommand):
         parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "docs" / "samples"))
         parser.add_argument("--dpi", type=int, default=100)
         parser.add_argument("--pdf", action="store_true", help="Also keep the signed PDFs next to the pictures.")
+        parser.add_argument("--dry-run", action="store_true", help="Say what would be written, write nothing.")
 
-    def handle(self, *args, out, dpi, pdf, **options):
+    def handle(self, *args, out, dpi, pdf, dry_run=False, **options):
         directory = Path(out)
+        if dry_run:
+            for snapshot in all_samples():
+                self.stdout.write(f"would write {directory / snapshot.kind}.png" + (" and .pdf" if pdf else ""))
+            return
         directory.mkdir(parents=True, exist_ok=True)
         for snapshot in all_samples():
             token = sign_payload(qr_claims(snapshot))
