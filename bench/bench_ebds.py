@@ -78,7 +78,8 @@ def main():
     result = import_ebds(text=text, filename="bench.txt")
     import_s = time.perf_counter() - started
     started = time.perf_counter()
-    call_command("seed_demo", "--no-files", verbosity=0, stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", "--no-files", verbosity=0, stdout=quiet)
     seed_s = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -149,6 +149,7 @@ def evaluate(
     max_days_per_quarter: int = 78,
     pension_days_threshold: int = 3240,
     lookback_periods: int = 12,
+    salary_ceiling: int = 600_000,
 ) -> Allowed | Blocked:
     options = options or Options()
     if kind == EMPLOYMENT:
@@ -158,7 +159,7 @@ def evaluate(
     if kind == NON_AFFILIATION:
         return _non_affiliation(record, today, lookback_periods)
     if kind == ANNUAL_SALARY:
-        return _annual_salary(record, options, today, lookback_periods)
+        return _annual_salary(record, options, today, lookback_periods, salary_ceiling)
     if kind == DECLARED_DAYS:
         return _declared_days(record, today, max_days_per_quarter, pension_days_threshold)
     if kind == DEREGISTRATION:
@@ -346,7 +347,9 @@ def _non_affiliation(record: InsuredRecord, today: date, lookback: int) -> Allow
     )
 
 
-def _annual_salary(record: InsuredRecord, options: Options, today: date, lookback: int) -> Allowed | Blocked:
+def _annual_salary(
+    record: InsuredRecord, options: Options, today: date, lookback: int, ceiling: int
+) -> Allowed | Blocked:
     reference = expected_period(today)
     for employment in record.active_employments:
         status = record.employer_status.get(employment.employer.id)
@@ -380,6 +383,8 @@ def _annual_salary(record: InsuredRecord, options: Options, today: date, lookbac
                 "real_salary": sum(r["real_salary"] for r in rows),
                 "capped_salary": sum(r["capped_salary"] for r in rows),
             },
+            # The ceiling in force when issued: printed, so part of the snapshot.
+            "ceiling": ceiling,
         },
         reference_period=reference,
     )
@@ -412,6 +417,7 @@ def _declared_days(record: InsuredRecord, today: date, max_per_quarter: int, thr
             "total_days": total,
             "threshold": threshold,
             "threshold_reached": total >= threshold,
+            "quarter_max": max_per_quarter,
             "first_period": str(min(li.period for li in record.lines)) if record.lines else None,
             "last_period": str(last) if last else None,
         },

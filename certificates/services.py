@@ -47,17 +47,23 @@ class CertificateError(Exception):
     """A certificate action refused for a reason the user can act on."""
 
 
-def evaluate_for(insured: Insured, kind: str, options: rules.Options | None = None, *, today: date):
-    """The rules' decision for this insured person today, read from the database."""
+def evaluate_record(record: rules.InsuredRecord, kind: str, options: rules.Options | None = None, *, today: date):
+    """The rules' decision with the fund's numbers from settings."""
     return rules.evaluate(
-        insured_record(insured, today=today),
+        record,
         kind,
         options,
         today=today,
         max_days_per_quarter=settings.DAMANE_MAX_DAYS_PER_QUARTER,
         pension_days_threshold=settings.DAMANE_PENSION_DAYS_THRESHOLD,
         lookback_periods=settings.DAMANE_NON_AFFILIATION_LOOKBACK_PERIODS,
+        salary_ceiling=settings.DAMANE_SALARY_CEILING_CENTIMES,
     )
+
+
+def evaluate_for(insured: Insured, kind: str, options: rules.Options | None = None, *, today: date):
+    """The rules' decision for this insured person today, read from the database."""
+    return evaluate_record(insured_record(insured, today=today), kind, options, today=today)
 
 
 def next_certificate_number(kind: str, year: int) -> str:

@@ -13,7 +13,7 @@ from certificates import rules
 from certificates.forms import CertificateRequestForm
 from certificates.models import Certificate, CertificateKind
 from certificates.selectors import insured_record
-from certificates.services import CertificateBlocked, CertificateError, certificate_issue
+from certificates.services import CertificateBlocked, CertificateError, certificate_issue, evaluate_record
 from damane.access import client_ip, insured_required
 
 KIND_DESCRIPTIONS = {
@@ -26,18 +26,6 @@ KIND_DESCRIPTIONS = {
     CertificateKind.DECLARED_DAYS: _("Your declared days over your whole career, by year and quarter."),
     CertificateKind.DEREGISTRATION: _("States the end of an employment: dates, last period and reason."),
 }
-
-
-def _decide(record, kind, options, today):
-    return rules.evaluate(
-        record,
-        kind,
-        options,
-        today=today,
-        max_days_per_quarter=settings.DAMANE_MAX_DAYS_PER_QUARTER,
-        pension_days_threshold=settings.DAMANE_PENSION_DAYS_THRESHOLD,
-        lookback_periods=settings.DAMANE_NON_AFFILIATION_LOOKBACK_PERIODS,
-    )
 
 
 def _candidate_employers(record, kind):
@@ -62,7 +50,7 @@ def index(request):
             "kind": kind,
             "label": label,
             "description": KIND_DESCRIPTIONS[kind],
-            "decision": _decide(record, kind, None, today),
+            "decision": evaluate_record(record, kind, None, today=today),
         }
         for kind, label in CertificateKind.choices
     ]
@@ -94,7 +82,7 @@ def request_certificate(request, kind):
         )
     elif len(employers) == 1:
         options = rules.Options(employer_id=employers[0].id)
-    decision = _decide(record, kind, options, today)
+    decision = evaluate_record(record, kind, options, today=today)
 
     if request.method == "POST" and form.is_valid():
         try:

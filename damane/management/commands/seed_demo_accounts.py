@@ -1,0 +1,65 @@
+"""Demo accounts: one activated insured account and two staff accounts with TOTP.
+
+Development only: refuses to run when DEBUG is off. The passwords are printed
+in README.md on purpose; the TOTP secrets are random and written to
+VAR_DIR/demo-staff.txt (and `manage.py demo_totp USERNAME` prints the current code).
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+from registry.models import Insured
+
+INSURED_DEMO = ("100234561", "amina.bennani@example.ma", "damane demo 2026")
+STAFF_DEMO = [("agent.demo", ["agent"]), ("superviseur.demo", ["agent", "supervisor"])]
+STAFF_PASSWORD = "damane staff demo 2026"  # noqa: S105 - demo only, refused when DEBUG is off
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo accounts (development only): Amina BENNANI's insured account, already activated, and "
+        "two staff accounts (agent.demo, superviseur.demo) with TOTP devices. Idempotent."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="Say what would be created, change nothing.")
+
+    def handle(self, *args, dry_run=False, **options):
+        if not settings.DEBUG:
+            raise CommandError("Demo accounts are for development only (DEBUG is off).")
+        if dry_run:
+            self.stdout.write(f"Would create {INSURED_DEMO[0]} and {', '.join(name for name, _ in STAFF_DEMO)}.")
+            return
+        lines = []
+        with transaction.atomic():
+            cnss, email, password = INSURED_DEMO
+            insured = Insured.objects.filter(cnss_number=cnss).first()
+            if insured is None:
+                raise CommandError("Seed the registry first: python manage.py seed_demo")
+            user, created = User.objects.get_or_create(
+                username=cnss, defaults={"insured": insured, "email": email, "activated_at": timezone.now()}
+            )
+            if created:
+                user.set_password(password)
+                user.save()
+            for username, groups in STAFF_DEMO:
+                staff, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+                if created:
+                    staff.set_password(STAFF_PASSWORD)
+                    staff.save()
+                    staff.groups.add(*[Group.objects.get_or_create(name=name)[0] for name in groups])
+                device = TOTPDevice.objects.filter(user=staff).first() or TOTPDevice.objects.create(
+                    user=staff, name="demo", confirmed=True
+                )
+                lines.append(f"{username}: {device.config_url}")
+        path = settings.VAR_DIR / "demo-staff.txt"
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+        self.stdout.write(f"Insured demo login: {cnss} / {password}")
+        self.stdout.write(f"Staff demo logins: agent.demo, superviseur.demo / {STAFF_PASSWORD} (TOTP: {path})")
+        self.stdout.write("Current TOTP code: python manage.py demo_totp agent.demo")
