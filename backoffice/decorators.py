@@ -1,8 +1,11 @@
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
+
+from backoffice.services import staff_roles
 
 
 def staff_required(view):
@@ -15,6 +18,19 @@ def staff_required(view):
             raise Http404
         if not (user.is_authenticated and user.is_active and user.is_verified()):
             return redirect_to_login(request.get_full_path(), reverse("backoffice:login"))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def agency_required(view):
+    """``staff_required``, and in the agent or supervisor group: personal data is for agency staff only."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not staff_roles(request.user):
+            raise PermissionDenied
         return view(request, *args, **kwargs)
 
     return wrapper
