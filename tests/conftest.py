@@ -1,8 +1,10 @@
 import os
+import uuid
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
+from django.utils import translation
 
 
 @pytest.fixture(scope="session")
@@ -14,6 +16,39 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     if suffix:
         test = settings.DATABASES["default"].setdefault("TEST", {})
         test["NAME"] = f"test_damane_{suffix}"
+
+
+@pytest.fixture(autouse=True)
+def _english_and_own_cache(settings):
+    """Assertions read the English msgids, whatever the compiled catalogs say
+    (tests/test_i18n.py checks French and Arabic); each test has its own cache
+    namespace, so rate limits never leak from one test to the next."""
+    settings.LANGUAGE_CODE = "en"
+    caches = {alias: dict(config) for alias, config in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client():
+    return Client(headers={"accept-language": "en"})
+
+
+@pytest.fixture
+def staff_admin(client, django_user_model):
+    """A superuser logged in to the admin with a verified TOTP device."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = django_user_model.objects.create_superuser("agent", "agent@example.org", "a long enough password 1")
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return user
 
 
 # --- Signing material: a development PKI made for this test session only ---------

@@ -1,10 +1,8 @@
 """One-time SMS codes (SECURITY.md 1-5): HMAC storage, expiry, single use, tries, locks and send limits."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -13,6 +11,7 @@ from accounts.errors import CodeExpired, CodeInvalid, CodeLocked, CodeTriesExhau
 from accounts.models import OneTimeCode, SmsMessage, Throttle, User
 from accounts.sms.backends.base import BaseSmsBackend, SmsBackendError
 from tests.accounts.accounts_testkit import last_code
+from tests.threads import run_in_threads
 
 ACTIVATION = OneTimeCode.Purpose.ACTIVATION
 LOGIN = OneTimeCode.Purpose.LOGIN
@@ -182,27 +181,6 @@ def test_a_provider_failure_creates_no_code_uses_no_try_and_is_in_the_outbox(use
     assert failed.error == "provider timed out"
     # A failed send does not hold back the next one.
     assert send(user)
-
-
-def run_in_threads(count, target):
-    barrier = threading.Barrier(count)
-    results = []
-
-    def worker():
-        barrier.wait()
-        try:
-            results.append(target())
-        except Exception as exc:
-            results.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.postgres
