@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -17,14 +18,14 @@ from certificates.services import CertificateBlocked, CertificateError, certific
 from damane.access import client_ip, insured_required
 
 KIND_DESCRIPTIONS = {
-    CertificateKind.EMPLOYMENT: _("States that you are declared as a salaried employee of an employer."),
-    CertificateKind.AFFILIATION: _("States that you are registered with the fund, and by which employers."),
-    CertificateKind.NON_AFFILIATION: _(
+    CertificateKind.EMPLOYMENT: gettext_lazy("States that you are declared as a salaried employee of an employer."),
+    CertificateKind.AFFILIATION: gettext_lazy("States that you are registered with the fund, and by which employers."),
+    CertificateKind.NON_AFFILIATION: gettext_lazy(
         "States that no salaried activity was declared for you over the last 12 months (AMO Achamil)."
     ),
-    CertificateKind.ANNUAL_SALARY: _("Your declared salaries over the last 12 months, employer by employer."),
-    CertificateKind.DECLARED_DAYS: _("Your declared days over your whole career, by year and quarter."),
-    CertificateKind.DEREGISTRATION: _("States the end of an employment: dates, last period and reason."),
+    CertificateKind.ANNUAL_SALARY: gettext_lazy("Your declared salaries over the last 12 months, employer by employer."),
+    CertificateKind.DECLARED_DAYS: gettext_lazy("Your declared days over your whole career, by year and quarter."),
+    CertificateKind.DEREGISTRATION: gettext_lazy("States the end of an employment: dates, last period and reason."),
 }
 
 
