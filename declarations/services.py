@@ -113,7 +113,11 @@ def import_ebds(*, text: str, filename: str, imported_by=None, correction: bool 
         already = EbdsFile.objects.filter(sha256=sha256).first()
         if already:
             raise ImportRejected([_already_imported(already)]) from None
-        raise
+        # Another file registering the same new employee or declaring the same
+        # period committed first: nothing of this one was stored.
+        raise ImportRejected(
+            [EbdsIssue(0, "file", _("Another import changed the same records at the same moment: import it again."))]
+        ) from None
 
 
 def _already_imported(ebds_file: EbdsFile) -> EbdsIssue:
