@@ -4,9 +4,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -23,7 +22,9 @@ KIND_DESCRIPTIONS = {
     CertificateKind.NON_AFFILIATION: gettext_lazy(
         "States that no salaried activity was declared for you over the last 12 months (AMO Achamil)."
     ),
-    CertificateKind.ANNUAL_SALARY: gettext_lazy("Your declared salaries over the last 12 months, employer by employer."),
+    CertificateKind.ANNUAL_SALARY: gettext_lazy(
+        "Your declared salaries over the last 12 months, employer by employer."
+    ),
     CertificateKind.DECLARED_DAYS: gettext_lazy("Your declared days over your whole career, by year and quarter."),
     CertificateKind.DEREGISTRATION: gettext_lazy("States the end of an employment: dates, last period and reason."),
 }
