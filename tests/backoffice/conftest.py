@@ -26,7 +26,8 @@ def _isolated_backoffice(settings):
 
 def make_staff(username: str, *groups: str) -> User:
     user = User.objects.create_user(username=username, password=STAFF_PASSWORD, is_staff=True)
-    user.groups.add(*[Group.objects.get(name=name) for name in groups])
+    # get_or_create: a transactional test before this one may have flushed the groups the migration made.
+    user.groups.add(*[Group.objects.get_or_create(name=name)[0] for name in groups])
     TOTPDevice.objects.create(user=user, name="default", confirmed=True)
     return user
 
