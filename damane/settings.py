@@ -308,3 +308,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Verification (SECURITY.md 15) ---------------------------------------------------
+# Look-ups per client address and minute, across the QR page, the typed code, the
+# PDF upload and the JSON API.
+DAMANE_VERIFY_LOOKUPS_PER_MINUTE = env_int("DAMANE_VERIFY_LOOKUPS_PER_MINUTE", 30)

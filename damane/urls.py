@@ -13,6 +13,7 @@ urlpatterns = [
     path("certificates/", include("certificates.urls")),
     path("requests/", include("casework.urls")),
     path("verify/", include("verification.urls")),
+    path("api/v1/", include("verification.api_urls")),
     path("staff/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]

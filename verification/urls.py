@@ -5,7 +5,11 @@ from verification import views
 app_name = "verification"
 
 urlpatterns = [
-    path("", views.by_code, name="index"),
+    path("", views.index, name="index"),
+    path("pdf/", views.pdf_upload, name="pdf"),
+    path("offline/", views.offline, name="offline"),
+    path("keys.json", views.keys, name="keys"),
+    path("revocations.json", views.revocations, name="revocations"),
     # No trailing slash: this is the address in every QR code, kept short.
     path("<str:public_id>", views.certificate, name="certificate"),
 ]

@@ -1,57 +1,109 @@
 """Public verification of certificates: no login, no cache, rate limited,
-never the full CIN or CNSS number, one answer for unknown and malformed codes."""
+never the full CIN or CNSS number, one answer for unknown, malformed and forged codes."""
 
-import re
-
+from django import forms
+from django.conf import settings
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from certificates.models import Certificate
+from certificates.qrpayload import public_jwks
+from damane.ratelimit import ratelimit
+from verification import services
+from verification.pdfcheck import check_pdf
 from verification.presenters import present
 
-PUBLIC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
-CODE_CLEAN_RE = re.compile(r"[^A-Za-z0-9]")
+
+def _verify_limit():
+    return settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE
 
 
-def _not_found(request, status=404):
-    return render(request, "verification/result.html", {"found": False}, status=status)
+# Every look-up (QR page, typed code, API, PDF upload) counts in one budget per address.
+verification_ratelimit = ratelimit(limit=_verify_limit, window=60, group="verification", methods=("GET", "POST"))
 
 
-def _result(request, certificate):
-    return render(
-        request,
-        "verification/result.html",
-        {"found": True, "view": present(certificate, today=timezone.localdate())},
-    )
+def _answer(request, certificate):
+    """The one page for every outcome; unknown, malformed and forged look the same."""
+    context = {"found": certificate is not None}
+    if certificate is not None:
+        context["view"] = present(certificate, today=timezone.localdate())
+    return render(request, "verification/result.html", context, status=200 if certificate else 404)
 
 
 @never_cache
-@require_http_methods(["GET"])
+@require_GET
+@verification_ratelimit
 def certificate(request, public_id):
-    if not PUBLIC_ID_RE.match(public_id):
-        return _not_found(request)
-    found = Certificate.objects.select_related("superseded_by").filter(public_id=public_id).first()
-    if found is None:
-        return _not_found(request)
-    return _result(request, found)
-
-
-def normalize_code(raw: str) -> str:
-    """'abcd efgh-jkmn...' -> 'ABCD-EFGH-JKMN-...' as printed (groups of 4)."""
-    compact = CODE_CLEAN_RE.sub("", raw or "").upper()
-    return "-".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+    return _answer(request, services.by_public_id(public_id))
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def by_code(request):
-    if request.method == "GET" and "code" not in request.GET:
-        return render(request, "verification/index.html")
-    raw = request.POST.get("code") if request.method == "POST" else request.GET.get("code")
-    code = normalize_code(raw or "")
-    found = Certificate.objects.filter(verification_code=code).first() if code else None
-    if found is None:
-        return _not_found(request)
-    return _result(request, found)
+def index(request):
+    """The typed-code form; posting it is a look-up."""
+    if request.method == "POST":
+        return _lookup_code(request)
+    return render(request, "verification/index.html")
+
+
+@verification_ratelimit
+def _lookup_code(request):
+    return _answer(request, services.by_code(request.POST.get("code", "")))
+
+
+class PdfUploadForm(forms.Form):
+    pdf = forms.FileField(label=_("Certificate PDF"))
+
+    def clean_pdf(self):
+        upload = self.cleaned_data["pdf"]
+        if upload.size > settings.DAMANE_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(_("The file is too large: a certificate is far smaller than 5 MB."))
+        head = upload.read(5)
+        upload.seek(0)
+        if head != b"%PDF-":
+            raise forms.ValidationError(_("This file is not a PDF."))
+        return upload
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def pdf_upload(request):
+    if request.method == "POST":
+        return _check_upload(request)
+    return render(request, "verification/pdf.html", {"form": PdfUploadForm()})
+
+
+@verification_ratelimit
+def _check_upload(request):
+    form = PdfUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "verification/pdf.html", {"form": form}, status=400)
+    verdict = check_pdf(form.cleaned_data["pdf"].read())
+    view = present(verdict.certificate, today=timezone.localdate()) if verdict.certificate else None
+    return render(request, "verification/pdf.html", {"form": PdfUploadForm(), "verdict": verdict, "view": view})
+
+
+@never_cache
+@require_GET
+def offline(request):
+    return render(request, "verification/offline.html")
+
+
+@require_GET
+def keys(request):
+    """The QR seal public keys (JWK Set): current and retired, by key id."""
+    response = JsonResponse(public_jwks())
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@never_cache
+@require_GET
+def revocations(request):
+    response = JsonResponse(services.revocation_list())
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

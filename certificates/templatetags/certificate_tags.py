@@ -53,3 +53,14 @@ def period_label(value):
     """'202610' -> '10/2026'."""
     value = str(value or "")
     return f"{value[4:6]}/{value[:4]}" if len(value) == 6 else value
+
+
+@register.filter
+def isodate(value):
+    """'2026-09-01' -> a date, for the |date filter; anything else unchanged."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return value

@@ -1,0 +1,84 @@
+"""JSON verification API for integrators (banks, embassies): docs/verification.md, OpenAPI at /api/v1/openapi.json.
+
+Same privacy and rate limit as the pages. Unknown, malformed and forged inputs
+all get the same answer: ``200 {"genuine": false}``; the caller learns nothing
+about which it was.
+"""
+
+import json
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from damane.access import client_ip
+from damane.ratelimit import hit
+from verification import services
+from verification.openapi import OPENAPI
+from verification.presenters import present
+
+NOT_GENUINE = {"genuine": False}
+
+
+def _json(data, status=200):
+    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def certificate_json(certificate) -> dict:
+    view = present(certificate, today=timezone.localdate())
+    return {
+        "genuine": True,
+        "state": "replaced" if view["state"] == "valid" and view["superseded"] else view["state"],
+        "type": certificate.kind,
+        "number": certificate.number,
+        "holder": {
+            "name": view["holder_name"],
+            "name_ar": view["holder_name_ar"],
+            "cin_masked": view["cin_masked"],
+            "cnss_number_masked": view["cnss_masked"],
+        },
+        "issued_on": certificate.issued_on.isoformat(),
+        "valid_until": certificate.valid_until.isoformat(),
+        "revoked_on": timezone.localtime(certificate.revoked_at).date().isoformat() if certificate.revoked_at else None,
+        "facts": view["facts"],
+    }
+
+
+@csrf_exempt  # a public, read-only API without cookies
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    limit = hit(f"verification:{client_ip(request)}", limit=settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE, window=60)
+    if not limit.allowed:
+        response = _json({"error": "rate_limited", "retry_after": limit.retry_after}, status=429)
+        response["Retry-After"] = str(limit.retry_after)
+        return response
+    if request.method == "POST":
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            body = {}
+        params = body if isinstance(body, dict) else {}
+    else:
+        params = request.GET
+    code, token = str(params.get("code") or ""), str(params.get("token") or "")
+    if code:
+        certificate = services.by_code(code)
+    elif token:
+        certificate = services.by_token(token)
+    else:
+        return _json({"error": "missing_parameter", "detail": "give code or token"}, status=400)
+    return _json(certificate_json(certificate) if certificate else NOT_GENUINE)
+
+
+@require_http_methods(["GET"])
+def openapi(request):
+    response = JsonResponse(OPENAPI, json_dumps_params={"ensure_ascii": False})
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

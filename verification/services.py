@@ -1,0 +1,79 @@
+"""Finding a certificate from what a verifier holds: its QR address, its typed
+code, its QR payload, or the PDF itself; and the published revocation list."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from django.utils import timezone
+
+from certificates.documents import normalize_verification_code
+from certificates.models import Certificate
+from certificates.qrpayload import PayloadError, sign_payload, split_qr_text, verify_payload
+
+PUBLIC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+REVOCATION_LIST_VERSION = 1
+
+
+def _certificates():
+    return Certificate.objects.select_related("superseded_by")
+
+
+def by_public_id(public_id: str) -> Certificate | None:
+    if not PUBLIC_ID_RE.match(public_id or ""):
+        return None
+    return _certificates().filter(public_id=public_id).first()
+
+
+def by_code(raw: str) -> Certificate | None:
+    code = normalize_verification_code(raw or "")
+    if code is None:
+        return None
+    return _certificates().filter(verification_code=code).first()
+
+
+def by_token(raw: str) -> Certificate | None:
+    """The certificate a QR payload names, only if the fund's key signed it and it matches."""
+    text = (raw or "").strip()
+    _public_id, token = split_qr_text(text)
+    token = token or text
+    try:
+        claims = verify_payload(token)
+    except PayloadError:
+        return None
+    certificate = by_public_id(str(claims.get("id", "")))
+    if certificate is None or certificate.number != claims.get("n"):
+        return None
+    return certificate
+
+
+def revocation_entry(public_id: str) -> str:
+    """How a certificate appears in the revocation list: SHA-256 of its public id,
+    so the list names no certificate to whoever reads it."""
+    return hashlib.sha256(public_id.encode("ascii")).hexdigest()
+
+
+def revocation_list() -> dict:
+    """Revoked and replaced certificates still within their validity, hashed, and
+    the same content signed with the QR seal key so that a cached copy can be trusted."""
+    today = timezone.localdate()
+    current = Certificate.objects.filter(valid_until__gte=today)
+    revoked = sorted(
+        revocation_entry(p) for p in current.filter(revoked_at__isnull=False).values_list("public_id", flat=True)
+    )
+    replaced = sorted(
+        revocation_entry(p)
+        for p in current.filter(revoked_at__isnull=True, superseded_by__isnull=False).values_list(
+            "public_id", flat=True
+        )
+    )
+    generated_at = timezone.now().replace(microsecond=0).isoformat()
+    claims = {"t": "revocations", "v": REVOCATION_LIST_VERSION, "g": generated_at, "r": revoked, "s": replaced}
+    return {
+        "version": REVOCATION_LIST_VERSION,
+        "generated_at": generated_at,
+        "revoked": revoked,
+        "replaced": replaced,
+        "signed": sign_payload(claims),
+    }
