@@ -40,3 +40,16 @@ PY
     exit 1
   fi
 }
+
+check_test_tools() {
+  # The suite drives Debian's Chromium, reads PDFs with poppler and catalogs with gettext.
+  local missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v pdftoppm >/dev/null && command -v pdfsig >/dev/null || missing+=(poppler-utils)
+  command -v msgattrib >/dev/null || missing+=(gettext)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "Missing tools for the tests. Install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+}
