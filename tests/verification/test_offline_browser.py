@@ -31,7 +31,8 @@ def browser_page(live_server, monkeypatch):
 
 def load(page, live_server):
     page.goto(f"{live_server.url}/verify/offline/")
-    page.wait_for_function("document.getElementById('sync-status').textContent.length > 0")
+    # A selector, not wait_for_function: the page's CSP forbids the eval that polling a string needs.
+    page.wait_for_selector("#sync-status:not(:empty)")
 
 
 def verify(page, text):
