@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from certificates.models import Certificate
 from certificates.services import CertificateError, certificate_revoke
@@ -48,7 +49,12 @@ class CertificateAdmin(admin.ModelAdmin):
                         done += 1
                     except CertificateError as error:
                         self.message_user(request, f"{certificate.number}: {error}", messages.WARNING)
-                self.message_user(request, _("%(count)d certificate(s) revoked.") % {"count": done}, messages.SUCCESS)
+                self.message_user(
+                    request,
+                    ngettext("%(count)d certificate revoked.", "%(count)d certificates revoked.", done)
+                    % {"count": done},
+                    messages.SUCCESS,
+                )
                 return redirect(request.get_full_path())
         else:
             form = RevokeForm()
