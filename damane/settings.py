@@ -124,6 +124,23 @@ else:
         }
     }
 
+# --- Background work (Celery; docs/operations.md) ------------------------------
+# The broker is Redis in production (CELERY_BROKER_URL, by default REDIS_URL).
+# Without one (the demo), tasks run in-process at once: no broker, no worker.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged once done, and given back to the queue when its worker
+# dies: tasks must therefore be idempotent (STYLE.md, "Background work").
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "Africa/Casablanca"
+CELERY_BEAT_SCHEDULE: dict = {}
+
 # --- Authentication -----------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
