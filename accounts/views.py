@@ -1,3 +1,4 @@
+import math
 import time
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import codes, services
 from accounts.errors import AccountError, CodeInvalid, CodeTriesExhausted, SendRefused
 from accounts.forms import (
     ActivationForm,
@@ -148,7 +149,21 @@ def activate(request):
                 mark_login(request)
                 messages.success(request, _("Your account is active. Welcome to Damane."))
                 return redirect("accounts:dashboard")
-    return render(request, "accounts/activate.html", {"form": form, "phone_masked": state["phone"]})
+    return render(
+        request,
+        "accounts/activate.html",
+        {"form": form, "phone_masked": state["phone"], "resend_wait": _resend_wait(state)},
+    )
+
+
+def _resend_wait(state) -> int:
+    """Seconds before "send a new code" can work, for the countdown (0: now)."""
+    registration = _open_registration(state)
+    if registration is None:
+        sent_at = state.get("decoy_sent_at") or 0
+        return max(0, int(sent_at) + settings.DAMANE_SMS_MIN_INTERVAL_SECONDS - int(time.time()))
+    next_at = codes.next_send_at(registration.user.insured.phone)
+    return max(0, math.ceil((next_at - timezone.now()).total_seconds())) if next_at else 0
 
 
 @never_cache

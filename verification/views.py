@@ -55,7 +55,11 @@ def _lookup_code(request):
 
 
 class PdfUploadForm(forms.Form):
-    pdf = forms.FileField(label=_("Certificate PDF"))
+    pdf = forms.FileField(
+        label=_("The certificate's PDF file"),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
+        error_messages={"required": _("Choose the PDF file of the certificate.")},
+    )
 
     def clean_pdf(self):
         upload = self.cleaned_data["pdf"]
