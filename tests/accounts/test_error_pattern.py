@@ -48,7 +48,7 @@ def test_a_registration_error_is_summarised_linked_tied_to_its_field_and_keeps_w
 def test_a_password_refused_by_django_s_validators_is_an_error_on_the_password(client, amina):
     page = register(client, amina, password="short pass").content.decode()
     assert 'href="#id_password"' in page
-    assert "This password is too short." in page
+    assert "This password is too short: use at least 12 characters." in page
 
 
 def test_the_new_code_button_counts_down_the_sixty_seconds_after_a_send(client, amina):
