@@ -96,13 +96,16 @@ def test_the_deregistration_certificate_states_the_exit(issued, poppler, pdf_tex
     assert "مغادرة المقاولة" in text
 
 
-def test_the_document_declares_pdf_a_2b(issued):
-    *_rest, unsigned, _signed = issued["affiliation"]
+def test_the_document_declares_pdf_a_2a_and_is_tagged_for_screen_readers(issued, poppler):
+    *_rest, unsigned, signed = issued["affiliation"]
     root = PdfFileReader(BytesIO(unsigned)).root
     xmp = root["/Metadata"].get_object().data
     assert re.search(rb'pdfaid:part(="2"|>2<)', xmp)
-    assert re.search(rb'pdfaid:conformance(="B"|>B<)', xmp)
+    assert re.search(rb'pdfaid:conformance(="A"|>A<)', xmp)
     assert "/OutputIntents" in root
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert "/StructTreeRoot" in root
+    assert "Tagged:          yes" in poppler("pdfinfo", signed)
 
 
 def test_markup_in_printed_data_is_printed_as_text_and_fetches_nothing(poppler, pdf_text):
