@@ -203,23 +203,54 @@ sync();
   return show("verdict-ok", material.revocations ? t("valid") : t("validUnchecked"), claims);
 }
 
+// jsQR (Apache-2.0, npm "jsqr" 1.4.0, static/js/vendor/) reads frames where the
+// browser has no BarcodeDetector (Chromium on Linux and Windows); loaded only then.
+function loadJsQR() {
+  if (window.jsQR) return Promise.resolve(window.jsQR);
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = root.dataset.jsqrUrl;
+    script.onload = () => resolve(window.jsQR);
+    script.onerror = reject;
+    document.head.append(script);
+  });
+}
+
+async function frameReader(video) {
+  if ("BarcodeDetector" in window) {
+    const detector = new BarcodeDetector({ formats: ["qr_code"] });
+    return async () => ((await detector.detect(video).catch(() => []))[0] || {}).rawValue;
+  }
+  const decode = await loadJsQR();
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  return async () => {
+    if (!video.videoWidth) return undefined;
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    context.drawImage(video, 0, 0);
+    const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+    return (decode(frame.data, frame.width, frame.height, { inversionAttempts: "dontInvert" }) || {}).data;
+  };
+}
+
 async function scan() {
   const video = document.querySelector("#scanner video");
-  const detector = new BarcodeDetector({ formats: ["qr_code"] });
+  const read = await frameReader(video);
   const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
   video.srcObject = stream;
   video.classList.remove("hidden");
   await video.play();
   const stop = () => stream.getTracks().forEach((track) => track.stop());
   const tick = async () => {
-    const codes = await detector.detect(video).catch(() => []);
-    if (codes.length) {
+    const text = await read();
+    if (text) {
       stop();
       video.classList.add("hidden");
-      document.getElementById("payload").value = codes[0].rawValue;
-      return check(codes[0].rawValue);
+      document.getElementById("payload").value = text;
+      return check(text);
     }
-    requestAnimationFrame(tick);
+    setTimeout(tick, 150);
   };
   tick();
 }
@@ -228,7 +259,7 @@ document.getElementById("offline-form").addEventListener("submit", (event) => {
   event.preventDefault();
   check(document.getElementById("payload").value);
 });
-if ("BarcodeDetector" in window && navigator.mediaDevices) {
+if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
   const button = document.getElementById("scan-button");
   button.classList.remove("hidden");
   button.addEventListener("click", () => scan().catch(() => button.classList.add("hidden")));
