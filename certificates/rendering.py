@@ -138,8 +138,11 @@ def _year_columns(years: list) -> list[list]:
 def _kind_context(snapshot: CertificateSnapshot) -> dict:
     facts = snapshot.facts
     if snapshot.kind == ANNUAL_SALARY:
+        months = _salary_months(facts)
         return {
-            "salary_months": _salary_months(facts),
+            "salary_months": months,
+            # Lines printed, a month without declaration counting as one: the template tightens past 12.
+            "salary_row_count": sum(max(1, len(month["rows"])) for month in months),
             "ceiling": facts.get("ceiling", settings.DAMANE_SALARY_CEILING_CENTIMES),
         }
     if snapshot.kind == DECLARED_DAYS:
