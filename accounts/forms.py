@@ -169,6 +169,13 @@ class InsuredPasswordResetForm(PasswordResetForm):
     def get_users(self, email):
         return (user for user in super().get_users(email) if user.insured_id is not None and not user.is_staff)
 
+    def save(self, *args, **kwargs):
+        """Queue the link for a worker, which makes it: the answer takes the same time for any address."""
+        from accounts.notifications import send_notice
+
+        for user in self.get_users(self.cleaned_data["email"]):
+            send_notice(to=user.email, template="password_reset", language=user.language, user=user)
+
 
 class ResetSetPasswordForm(SetPasswordForm):
     def save(self, commit=True):

@@ -1,0 +1,77 @@
+"""Log formatting: one JSON object a line, with the request id, and no personal data.
+
+The formatters redact, from the finished line (message, arguments and traceback
+alike), anything shaped like a CNSS number, a CIN, a phone number, a one-time
+code or an e-mail address (SECURITY.md 23). Code should not log such values in
+the first place; this is the net under it, for library messages too (a provider
+error quoting the number it refused).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from pythonjsonlogger.json import JsonFormatter
+
+_PATTERNS = [
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail address
+    re.compile(r"\+\d{8,15}\b"),  # phone number, E.164
+    re.compile(r"\b0[5-7]\d{8}\b"),  # phone number, national format
+    re.compile(r"\b\d{9}\b"),  # CNSS number
+    re.compile(r"\b\d{6}\b"),  # one-time code
+    re.compile(r"\b[A-Z]{1,2}\d{4,6}\b"),  # CIN
+]
+MASK = "[redacted]"
+
+
+def redact(text: str) -> str:
+    for pattern in _PATTERNS:
+        text = pattern.sub(MASK, text)
+    return text
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def logging_config(*, json: bool, level: str) -> dict:
+    """The LOGGING setting: JSON (production) or plain lines (the demo), both redacted, with the request id."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"}
+        },
+        "formatters": {
+            "json": {
+                "()": "damane.logging.RedactingJsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+            "plain": {
+                "()": "damane.logging.RedactingFormatter",
+                "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+            },
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json" if json else "plain",
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # The request log (damane.middleware.RequestLogMiddleware) says it once, without the path.
+            "django.server": {"level": "WARNING"},
+            "django_guid": {"level": "WARNING"},
+        },
+    }
