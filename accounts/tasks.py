@@ -21,10 +21,10 @@ from accounts import codes, notifications
 from accounts.models import OutboundEmail, SmsMessage
 
 RETRY = {
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
+    "retry_backoff": settings.DAMANE_TASK_RETRY_BACKOFF_SECONDS,
+    "retry_backoff_max": settings.DAMANE_TASK_RETRY_BACKOFF_MAX_SECONDS,
     "retry_jitter": True,
-    "max_retries": 5,
+    "max_retries": settings.DAMANE_TASK_MAX_RETRIES,
     "acks_late": True,
 }
 

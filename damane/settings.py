@@ -176,6 +176,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE: dict = {
     "accounts.requeue-outbox": {"task": "accounts.tasks.requeue_outbox", "schedule": 60.0},
 }
+# Retries of a send the provider certainly did not take: exponential backoff from
+# this many seconds, with jitter, capped, then the failure is recorded.
+DAMANE_TASK_RETRY_BACKOFF_SECONDS = env_int("DAMANE_TASK_RETRY_BACKOFF_SECONDS", 5)
+DAMANE_TASK_RETRY_BACKOFF_MAX_SECONDS = env_int("DAMANE_TASK_RETRY_BACKOFF_MAX_SECONDS", 300)
+DAMANE_TASK_MAX_RETRIES = env_int("DAMANE_TASK_MAX_RETRIES", 5)
 # Outbox rows never tried this long after they were written lost their task and
 # are sent again; rows "sending" this long lost their worker (accounts.tasks).
 DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS", 60)
@@ -209,6 +214,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Probes and the metrics scraper reach the container over plain HTTP, from inside.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 SECURE_HSTS_SECONDS = 0 if DEBUG else 365 * 24 * 3600
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

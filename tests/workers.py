@@ -113,3 +113,47 @@ def wait_for(condition, *, timeout: float = 30, interval: float = 0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout} s")
         time.sleep(interval)
+
+
+# --- SMS backends for worker processes (SMS_BACKEND=tests.workers.<Name>) -----------------
+# They share their state with the test through files under DAMANE_TEST_SMS_STATE:
+# "fail" holds how many sends still fail, "attempts" gets one line per send.
+
+from accounts.sms.backends.base import SmsBackendError  # noqa: E402
+from accounts.sms.backends.filebased import FileBackend  # noqa: E402
+
+
+def _state() -> Path:
+    return Path(os.environ["DAMANE_TEST_SMS_STATE"])
+
+
+class UnreachableThenFileBackend(FileBackend):
+    """The provider cannot be reached for the first ``fail`` sends (it certainly took nothing), then sends."""
+
+    name = "file"
+
+    def send(self, *, to, body):
+        with (_state() / "attempts").open("a") as attempts:
+            attempts.write(f"{time.time()}\n")
+        left = int((_state() / "fail").read_text() or 0) if (_state() / "fail").exists() else 0
+        if left > 0:
+            (_state() / "fail").write_text(str(left - 1))
+            raise SmsBackendError("connection refused")
+        return super().send(to=to, body=body)
+
+
+class HangingFileBackend(FileBackend):
+    """Takes the message (writes the file), then never answers: the worker gets killed meanwhile."""
+
+    name = "file"
+
+    def send(self, *, to, body):
+        message_id = super().send(to=to, body=body)
+        (_state() / "handed-over").write_text(message_id)
+        time.sleep(600)
+        return message_id
+
+
+def attempts(state: Path) -> int:
+    path = state / "attempts"
+    return len(path.read_text().splitlines()) if path.exists() else 0
