@@ -109,7 +109,7 @@ DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL or f"sqlite:///{VAR_DIR / 'damane.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if DEBUG else 300),
-        conn_health_checks=True,
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
