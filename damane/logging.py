@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 _PATTERNS = [
@@ -32,6 +33,12 @@ def redact(text: str) -> str:
 
 
 class RedactingJsonFormatter(JsonFormatter):
+    def __init__(self, *args, **kwargs):
+        # django.request attaches the request, whose text is the full path and
+        # query string (a verification code, a reset token): never written out.
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request", "server_time"])
+        super().__init__(*args, **kwargs)
+
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 

@@ -129,6 +129,8 @@ def test_logs_are_json_lines_with_a_request_id_and_never_a_cin_cnss_number_phone
             raise SmsBackendError(f"The 'To' number {to} is not a valid phone number (CIN BE123456, code {code})")
 
     sms.send_sms(to=amina.phone, body=f"code {code}", purpose="login", backend=Refusing())
+    # A 4xx logged by django.request carries the request (its full path and query string).
+    assert Client().get("/no-such-page/", {"token": "secret-token"}).status_code == 404
     logging.getLogger("damane.test").error("registration of %s / %s failed", "100234561", "BE123456")
 
     lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
@@ -137,7 +139,7 @@ def test_logs_are_json_lines_with_a_request_id_and_never_a_cin_cnss_number_phone
     assert all(len(line["request_id"] or "") == 32 for line in requests), requests
     assert {line["route"] for line in requests} >= {"register/", "register/activate/", "login/"}
     text = json_log.getvalue()
-    for secret in ("100234561", "BE123456", "+212612345601", "612345601", code, "amina@example.ma"):
+    for secret in ("100234561", "BE123456", "+212612345601", "612345601", code, "amina@example.ma", "secret-token"):
         assert secret not in text, secret
     assert "[redacted]" in text
 
