@@ -8,9 +8,10 @@ database again.
 
 import logging
 import sys
+from urllib.parse import unquote
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import requires_csrf_token
 
@@ -48,3 +49,20 @@ def server_error(request):
         logger.error("database unavailable: %s", exception)
         return database_unavailable_response()
     return HttpResponseServerError(render_to_string("500.html"))
+
+
+class RefuseNulBytesMiddleware:
+    """400 for a NUL byte in the path or the query string, before any view or query sees it.
+
+    No address of the portal has a use for one, and PostgreSQL refuses NUL in
+    text: left through, it turned ``/certificates/c/%00/`` into a 500 (issue 8).
+    Form fields refuse NUL on their own (Django's ProhibitNullCharactersValidator).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path_info or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+            return HttpResponseBadRequest(render_to_string("400.html"))
+        return self.get_response(request)

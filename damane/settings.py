@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "damane.middleware.RefuseNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -159,6 +160,8 @@ LOGIN_REDIRECT_URL = "accounts:dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
 # --- Sessions and cookies (SECURITY.md 9, 20) ---------------------------------
+# Database sessions that treat a malformed session cookie as no session (damane/sessions.py).
+SESSION_ENGINE = "damane.sessions"
 SESSION_IDLE_TIMEOUT = env_int("DAMANE_SESSION_IDLE_SECONDS", 15 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env_int("DAMANE_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
@@ -264,6 +267,9 @@ DAMANE_NON_AFFILIATION_LOOKBACK_PERIODS = 12
 AUTHENTICATION_BACKENDS = ["accounts.backends.InsuredBackend", "accounts.backends.StaffBackend"]
 OTP_LOGIN_URL = "backoffice:login"
 OTP_TOTP_ISSUER = "Damane CNSS"
+# The admin never shows a staff member's TOTP secret or its QR code; its config
+# pages also answered 500 for a device id that does not exist (issue 8).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Password reset links live one hour (Django's default is three days).
 PASSWORD_RESET_TIMEOUT = env_int("DAMANE_PASSWORD_RESET_SECONDS", 3600)
 # Key of the HMAC under which SMS codes are stored; empty: derived from SECRET_KEY.
@@ -325,6 +331,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# Refused suspicious requests (odd Host, oversized redirect): one line each, no
+# traceback, since any client can cause them (damane/logging.py).
+LOGGING["formatters"]["one_line"] = {
+    "class": "damane.logformat.OneLineFormatter",
+    "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+}
+LOGGING["handlers"]["security"] = {"class": "logging.StreamHandler", "formatter": "one_line"}
+LOGGING["loggers"]["django.security"] = {"handlers": ["security"], "level": "WARNING", "propagate": False}
 
 # --- Verification (SECURITY.md 15) ---------------------------------------------------
 # Look-ups per client address and minute, across the QR page, the typed code, the
