@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import requires_csrf_token
 
 logger = logging.getLogger(__name__)
@@ -66,3 +67,22 @@ class RefuseNulBytesMiddleware:
         if "\x00" in request.path_info or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
             return HttpResponseBadRequest(render_to_string("400.html"))
         return self.get_response(request)
+
+
+class NoStoreWhenSignedInMiddleware:
+    """Every page answered to a signed-in user is ``Cache-Control: no-store``.
+
+    Such pages show personal data (declarations, requests, certificates), which no
+    browser or proxy cache may keep. Set here rather than view by view, so a page
+    added later cannot forget it (issue 8: ``/requests/`` had).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and "no-store" not in response.get("Cache-Control", ""):
+            add_never_cache_headers(response)
+        return response
