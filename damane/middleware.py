@@ -11,7 +11,7 @@ import sys
 from urllib.parse import unquote
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import requires_csrf_token
@@ -65,6 +65,9 @@ class RefuseNulBytesMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.path_info or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+            if request.path_info.startswith("/api/"):
+                # The API answers JSON, errors included (its OpenAPI document says so).
+                return JsonResponse({"error": "bad_request", "detail": "NUL bytes are refused"}, status=400)
             return HttpResponseBadRequest(render_to_string("400.html"))
         return self.get_response(request)
 
