@@ -75,7 +75,7 @@ def test_the_client_address_is_always_a_valid_ip_or_empty(settings, forwarded, r
 
 
 def test_a_garbage_forwarded_for_does_not_break_an_audited_change(settings, insured_client):
-    """The address lands in an inet column of the audit trail: a garbage header was a DataError there."""
+    """The address recorded in the audit trail is the real one, never what the client wrote in the header."""
     from audit.models import AuditEntry
 
     settings.DAMANE_TRUSTED_PROXY_COUNT = 1
