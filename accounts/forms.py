@@ -8,6 +8,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import services
 from accounts.errors import LoginFailed, LoginLocked
 from accounts.models import User
+from registry.fields import IdentifierField
 from registry.validators import normalize_cin, normalize_cnss_number, validate_cin, validate_cnss_number
 
 
@@ -25,14 +26,14 @@ def _password_field(label, autocomplete="new-password", help_text=""):
 
 
 class RegistrationForm(forms.Form):
-    cnss_number = forms.CharField(
+    cnss_number = IdentifierField(
         label=_("CNSS number"),
         max_length=20,
         help_text=_("9 digits, printed on your pay slip and your CNSS card."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
         error_messages={"required": _("Enter your CNSS number.")},
     )
-    cin = forms.CharField(
+    cin = IdentifierField(
         label=_("National ID number (CIN)"),
         max_length=20,
         help_text=_("As printed on your national ID card, e.g. BE123456."),
@@ -74,7 +75,7 @@ class RegistrationForm(forms.Form):
 
 
 class ActivationForm(forms.Form):
-    code = forms.CharField(
+    code = IdentifierField(
         label=_("Code received by SMS"),
         max_length=20,
         widget=forms.TextInput(
@@ -91,7 +92,7 @@ class ActivationForm(forms.Form):
 
 
 class LoginForm(forms.Form):
-    identifier = forms.CharField(
+    identifier = IdentifierField(
         label=_("CNSS number or e-mail address"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),

@@ -43,6 +43,20 @@ class RedactingJsonFormatter(JsonFormatter):
         return redact(super().format(record))
 
 
+class NoSecurityTraceback(logging.Filter):
+    """Refused suspicious requests (a Host not in ALLOWED_HOSTS, a redirect over
+    16 kB, ...) are logged by Django on ``django.security.*`` at ERROR with a
+    traceback. Any client can cause them, so a traceback each would let anyone
+    fill the logs and hide real errors: they are written on one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("django.security"):
+            record.exc_info = None
+            record.exc_text = None
+            record.stack_info = None
+        return True
+
+
 class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
@@ -54,7 +68,8 @@ def logging_config(*, json: bool, level: str) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {
-            "request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"}
+            "request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"},
+            "no_security_traceback": {"()": "damane.logging.NoSecurityTraceback"},
         },
         "formatters": {
             "json": {
@@ -71,7 +86,7 @@ def logging_config(*, json: bool, level: str) -> dict:
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": "json" if json else "plain",
-                "filters": ["request_id"],
+                "filters": ["request_id", "no_security_traceback"],
             }
         },
         "root": {"handlers": ["console"], "level": level},

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_guid.middleware.guid_middleware",
     "damane.middleware.RequestLogMiddleware",
+    "damane.middleware.RefuseNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "damane.middleware.NoStoreWhenSignedInMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.AbsoluteSessionTimeoutMiddleware",
@@ -204,6 +206,8 @@ LOGIN_REDIRECT_URL = "accounts:dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
 # --- Sessions and cookies (SECURITY.md 9, 20) ---------------------------------
+# Database sessions that treat a malformed session cookie as no session (damane/sessions.py).
+SESSION_ENGINE = "damane.sessions"
 SESSION_IDLE_TIMEOUT = env_int("DAMANE_SESSION_IDLE_SECONDS", 15 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env_int("DAMANE_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
@@ -313,6 +317,9 @@ DAMANE_NON_AFFILIATION_LOOKBACK_PERIODS = 12
 AUTHENTICATION_BACKENDS = ["accounts.backends.InsuredBackend", "accounts.backends.StaffBackend"]
 OTP_LOGIN_URL = "backoffice:login"
 OTP_TOTP_ISSUER = "Damane CNSS"
+# The admin never shows a staff member's TOTP secret or its QR code; its config
+# pages also answered 500 for a device id that does not exist (issue 8).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Password reset links live one hour (Django's default is three days).
 PASSWORD_RESET_TIMEOUT = env_int("DAMANE_PASSWORD_RESET_SECONDS", 3600)
 # Key of the HMAC under which SMS codes are stored; empty: derived from SECRET_KEY.

@@ -3,6 +3,8 @@
 // network once the page is loaded. Format: docs/verification.md.
 "use strict";
 
+import { sameCertificate, splitQrText } from "./qr-text.js";
+
 const TOKEN_RE = /^DMN1\.([0-9a-f]{16})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})$/;
 const STORE_KEYS = "damane.verifier.keys";
 const STORE_REVOCATIONS = "damane.verifier.revocations";
@@ -19,12 +21,6 @@ function b64urlToBytes(text) {
 async function sha256Hex(text) {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function extractToken(text) {
-  const trimmed = (text || "").trim();
-  const hash = trimmed.indexOf("#DMN");
-  return hash >= 0 ? trimmed.slice(hash + 1) : trimmed;
 }
 
 async function verifyToken(token, jwks) {
@@ -117,11 +113,15 @@ async function check(text) {
   if (!material.keys) await sync();
   if (!material.keys) return show("verdict-bad", t("noKeys"), null);
   let claims;
+  const parts = splitQrText(text);
   try {
-    claims = await verifyToken(extractToken(text), material.keys);
+    if (!parts) throw new Error("malformed");
+    claims = await verifyToken(parts.token, material.keys);
   } catch (error) {
     return show("verdict-bad", t("notGenuine"), null);
   }
+  // A payload grafted onto another certificate's address: the phone would open one, this page check the other.
+  if (!sameCertificate(parts.publicId, claims)) return show("verdict-bad", t("grafted"), null);
   const entry = await sha256Hex(claims.id);
   const today = new Date().toISOString().slice(0, 10);
   if (material.revocations && material.revocations.r.includes(entry)) return show("verdict-bad", t("revoked"), claims);
