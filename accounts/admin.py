@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.models import Registration, SmsMessage, Throttle, User
+from accounts.models import OutboundEmail, Registration, SmsMessage, Throttle, User
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -32,9 +32,17 @@ class DamaneUserAdmin(UserAdmin):
 
 @admin.register(SmsMessage)
 class SmsMessageAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "to", "purpose", "status", "backend", "provider_id"]
+    list_display = ["created_at", "to", "purpose", "status", "attempts", "backend", "provider_id"]
     list_filter = ["status", "purpose", "backend"]
     search_fields = ["to", "provider_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "to", "template", "status", "attempts", "sent_at"]
+    list_filter = ["status", "template"]
+    search_fields = ["to"]
     date_hierarchy = "created_at"
 
 

@@ -13,17 +13,27 @@ lock); a new code does not reset the account count.
 
 Counters are written in the same transaction that decides, and errors are raised
 only after that transaction commits, so a refusal never rolls back its own count.
+
+Sending is background work (docs/operations.md): ``code_send`` records the SMS as
+``queued`` and a Celery task, enqueued when the transaction commits, calls
+``code_deliver``. The worker draws the code, stores its HMAC and hands the text
+to the provider; the previous code keeps working until the new one is sent. A
+provider that certainly did not take the message is tried again with backoff; a
+message that may have gone (a timeout once the request was sent, a worker killed
+mid-send) is never sent twice: it is marked failed, its code stays valid in case
+it arrived, and the person can ask for a new one.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
@@ -35,10 +45,14 @@ from accounts.errors import (
     CodeLocked,
     CodeTriesExhausted,
     SendRefused,
-    SmsNotSent,
 )
 from accounts.models import OneTimeCode, Registration, SmsMessage
-from accounts.sms import send_sms
+from accounts.sms import get_backend
+from accounts.sms.backends.base import SmsBackendError
+from damane.background import enqueue
+from damane.metrics import SMS_SENDS
+
+logger = logging.getLogger("accounts.sms")
 
 _HMAC_SALT = "damane.accounts.one-time-code"
 
@@ -71,9 +85,13 @@ def sms_body(purpose: str, code: str) -> str:
     return text % {"code": code, "minutes": minutes}
 
 
+# Sends that count against a number's limits: all but those that certainly failed.
+COUNTED = (SmsMessage.Status.QUEUED, SmsMessage.Status.SENDING, SmsMessage.Status.SENT)
+
+
 def send_retry_after(phone: str, now: datetime) -> int:
     """Seconds before another SMS may go to ``phone``; 0 if it may go now."""
-    sent = SmsMessage.objects.filter(to=phone, status=SmsMessage.Status.SENT)
+    sent = SmsMessage.objects.filter(to=phone, status__in=COUNTED)
     waits = []
     limits = [
         (settings.DAMANE_SMS_MIN_INTERVAL_SECONDS, 1),
@@ -90,55 +108,149 @@ def send_retry_after(phone: str, now: datetime) -> int:
 
 
 def code_send_in_transaction(
-    *, user, purpose: str, phone: str, registration: Registration | None = None, backend=None
+    *, user, purpose: str, phone: str, registration: Registration | None = None
 ) -> OneTimeCode | AccountError:
     """``code_send`` inside the caller's transaction: returns the error instead of raising it.
 
-    The outbox row of a failed send must survive, so the caller commits and
-    raises (or shows) the error afterwards.
+    The SMS task is enqueued when the caller's transaction commits.
     """
+    from accounts import tasks
+
     now = timezone.now()
     # One lock per phone number serialises sends to it across accounts and processes.
     throttles.locked_row(f"sms:{phone}")
     refused_for = send_retry_after(phone, now)
     if refused_for:
         return SendRefused(retry_after=refused_for)
-    code = generate_code()
-    message = send_sms(
-        to=phone, body=sms_body(purpose, code), purpose=purpose, user=user, secrets=[code], backend=backend
+    message = SmsMessage.objects.create(
+        to=phone,
+        body=sms_body(purpose, "•" * settings.DAMANE_OTP_DIGITS),
+        purpose=purpose,
+        user=user,
+        language=translation.get_language() or "",
+        status=SmsMessage.Status.QUEUED,
     )
-    if message.status != SmsMessage.Status.SENT:
-        return SmsNotSent()
-    OneTimeCode.objects.filter(
-        user=user, purpose=purpose, registration=registration, used_at=None, invalidated_at=None
-    ).update(invalidated_at=now)
-    return OneTimeCode.objects.create(
+    # No code yet: the worker draws it. An empty HMAC never matches.
+    code = OneTimeCode.objects.create(
         user=user,
         purpose=purpose,
         registration=registration,
-        code_hmac=code_hmac(
-            user_id=user.pk, purpose=purpose, registration_id=getattr(registration, "pk", None), code=code
-        ),
+        code_hmac="",
         sms=message,
         created_at=now,
         expires_at=now + timedelta(seconds=settings.DAMANE_OTP_TTL_SECONDS),
     )
+    enqueue(tasks.send_code_sms, message.pk)
+    return code
 
 
-def code_send(*, user, purpose: str, phone: str, registration: Registration | None = None, backend=None) -> OneTimeCode:
-    """Send a new code to ``phone`` for ``user`` and ``purpose``; the previous one stops working.
+def code_send(*, user, purpose: str, phone: str, registration: Registration | None = None) -> OneTimeCode:
+    """Queue a new code for ``phone``, for ``user`` and ``purpose``; it replaces the previous one once sent.
 
+    The entry point for every SMS code (activation, recovery, phone change).
     Raises ``SendRefused`` (with ``retry_after``) when the number's limits are
-    reached: nothing is sent. Raises ``SmsNotSent`` when the provider fails: the
-    failure is in the outbox and no code exists, and no try was used.
+    reached: nothing is queued. The SMS goes from a worker; its outbox row
+    (``OneTimeCode.sms``) says whether it is queued, sent or failed.
     """
     with transaction.atomic():
-        outcome = code_send_in_transaction(
-            user=user, purpose=purpose, phone=phone, registration=registration, backend=backend
-        )
+        outcome = code_send_in_transaction(user=user, purpose=purpose, phone=phone, registration=registration)
     if isinstance(outcome, AccountError):
         raise outcome
     return outcome
+
+
+class SmsRetryLater(Exception):
+    """The provider certainly did not take the message and may later: the task tries again."""
+
+
+def code_deliver(*, sms_id: int, final_attempt: bool = True) -> str:
+    """Send the queued SMS ``sms_id``: draw its code, store the HMAC, hand the text to the provider.
+
+    Returns the message's status afterwards. Idempotent: a message that is not
+    ``queued`` (sent, failed, or claimed by an attempt that never reported back)
+    is not sent again. Raises ``SmsRetryLater`` when the provider certainly did
+    not take the message and ``final_attempt`` is false: the message is queued
+    again, its code unusable, and the previous code still valid.
+    """
+    with transaction.atomic():
+        message = SmsMessage.objects.select_for_update().filter(pk=sms_id).first()
+        if message is None:
+            return "missing"
+        code_row = OneTimeCode.objects.select_for_update().filter(sms=message).first()
+        if message.status == SmsMessage.Status.SENDING:
+            # An attempt handed the text over and died before recording the answer:
+            # it may have arrived. Its code stays valid; nothing is sent again.
+            _finish(message, SmsMessage.Status.FAILED, error="interrupted while sending: delivery unknown")
+            logger.warning("SMS %s: an earlier attempt was interrupted; not sent again", message.pk)
+            SMS_SENDS.labels(outcome="interrupted").inc()
+            return message.status
+        if message.status != SmsMessage.Status.QUEUED:
+            return message.status
+        if code_row is None or code_row.used_at or code_row.invalidated_at:
+            _finish(message, SmsMessage.Status.FAILED, error="no live code to send")
+            return message.status
+        backend = get_backend()
+        code = generate_code()
+        now = timezone.now()
+        code_row.code_hmac = code_hmac(
+            user_id=code_row.user_id, purpose=code_row.purpose, registration_id=code_row.registration_id, code=code
+        )
+        code_row.created_at = now
+        code_row.expires_at = now + timedelta(seconds=settings.DAMANE_OTP_TTL_SECONDS)
+        code_row.save(update_fields=["code_hmac", "created_at", "expires_at"])
+        message.status = SmsMessage.Status.SENDING
+        message.attempts += 1
+        message.claimed_at = now
+        message.backend = backend.name[:20]
+        message.save(update_fields=["status", "attempts", "claimed_at", "backend"])
+    # Committed: from here a killed worker leaves the message "sending".
+    with translation.override(message.language or settings.LANGUAGE_CODE):
+        body = sms_body(message.purpose, code)
+    try:
+        provider_id = backend.send(to=message.to, body=body)
+    except SmsBackendError as exc:
+        error = str(exc)[:2000]
+        logger.warning("SMS %s (%s) failed, attempt %s: %s", message.pk, message.purpose, message.attempts, error)
+        retry = exc.retryable and not final_attempt
+        SMS_SENDS.labels(outcome="unknown" if exc.delivery_unknown else "retry" if retry else "failed").inc()
+        with transaction.atomic():
+            if not exc.delivery_unknown:
+                # The code never left: it must not be guessable for ever.
+                OneTimeCode.objects.filter(pk=code_row.pk).update(code_hmac="")
+            _finish(message, SmsMessage.Status.QUEUED if retry else SmsMessage.Status.FAILED, error=error)
+        if retry:
+            raise SmsRetryLater(error) from exc
+        return message.status
+    with transaction.atomic():
+        _finish(message, SmsMessage.Status.SENT, provider_id=provider_id or "")
+        # The new code is out: the earlier ones stop working.
+        OneTimeCode.objects.filter(
+            user_id=code_row.user_id,
+            purpose=code_row.purpose,
+            registration_id=code_row.registration_id,
+            used_at=None,
+            invalidated_at=None,
+        ).exclude(pk=code_row.pk).update(invalidated_at=timezone.now())
+    SMS_SENDS.labels(outcome="sent").inc()
+    logger.info("SMS %s (%s) sent, provider id %s", message.pk, message.purpose, provider_id)
+    return message.status
+
+
+def _finish(message: SmsMessage, status: str, *, error: str = "", provider_id: str = "") -> None:
+    message.status = status
+    message.error = str(error)
+    message.provider_id = provider_id
+    message.sent_at = timezone.now() if status == SmsMessage.Status.SENT else None
+    message.save(update_fields=["status", "error", "provider_id", "sent_at"])
+
+
+def code_status(code: OneTimeCode | None) -> str:
+    """What to tell the person about the SMS of ``code``: queued, sent or failed."""
+    if code is None or code.sms is None:
+        return SmsMessage.Status.FAILED
+    if code.sms.status == SmsMessage.Status.SENDING:
+        return SmsMessage.Status.QUEUED
+    return code.sms.status
 
 
 def code_check_in_transaction(
@@ -154,6 +266,7 @@ def code_check_in_transaction(
     candidate = (
         OneTimeCode.objects.select_for_update()
         .filter(user=user, purpose=purpose, registration=registration, used_at=None, invalidated_at=None)
+        .exclude(code_hmac="")
         .order_by("-created_at")
         .first()
     )

@@ -8,6 +8,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import services
 from accounts.errors import LoginFailed, LoginLocked
 from accounts.models import User
+from registry.fields import IdentifierField
 from registry.validators import normalize_cin, normalize_cnss_number, validate_cin, validate_cnss_number
 
 
@@ -25,14 +26,14 @@ def _password_field(label, autocomplete="new-password", help_text=""):
 
 
 class RegistrationForm(forms.Form):
-    cnss_number = forms.CharField(
+    cnss_number = IdentifierField(
         label=_("CNSS number"),
         max_length=20,
         help_text=_("9 digits, printed on your pay slip and your CNSS card."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
         error_messages={"required": _("Enter your CNSS number.")},
     )
-    cin = forms.CharField(
+    cin = IdentifierField(
         label=_("National ID number (CIN)"),
         max_length=20,
         help_text=_("As printed on your national ID card, e.g. BE123456."),
@@ -81,7 +82,7 @@ class RecoveryStartForm(forms.Form):
 
 
 class ActivationForm(forms.Form):
-    code = forms.CharField(
+    code = IdentifierField(
         label=_("Code received by SMS"),
         max_length=20,
         widget=forms.TextInput(
@@ -98,7 +99,7 @@ class ActivationForm(forms.Form):
 
 
 class LoginForm(forms.Form):
-    identifier = forms.CharField(
+    identifier = IdentifierField(
         label=_("CNSS number or e-mail address"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
@@ -197,6 +198,13 @@ class InsuredPasswordResetForm(PasswordResetForm):
 
     def get_users(self, email):
         return (user for user in super().get_users(email) if user.insured_id is not None and not user.is_staff)
+
+    def save(self, *args, **kwargs):
+        """Queue the link for a worker, which makes it: the answer takes the same time for any address."""
+        from accounts.notifications import send_notice
+
+        for user in self.get_users(self.cleaned_data["email"]):
+            send_notice(to=user.email, template="password_reset", language=user.language, user=user)
 
 
 class ResetSetPasswordForm(PlainNewPasswordMixin, SetPasswordForm):

@@ -82,14 +82,18 @@ class Registration(models.Model):
 
 
 class SmsMessage(models.Model):
-    """The outbox: one row per SMS the portal tried to send.
+    """The outbox: one row per SMS the portal sends, and the idempotency key of its task.
 
     ``body`` is stored with the one-time code replaced by bullets: the clear code
-    exists only in the message itself (SECURITY.md 2).
+    exists only in the message itself (SECURITY.md 2). A message is ``queued``
+    when the request commits, ``sending`` while a worker has handed it to the
+    provider and not yet heard back, then ``sent`` or ``failed``; a task finding
+    it in any state but ``queued`` sends nothing (docs/operations.md).
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
+        QUEUED = "queued", _("queued")
+        SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
 
@@ -97,12 +101,17 @@ class SmsMessage(models.Model):
     body = models.TextField(_("text (codes hidden)"))
     purpose = models.CharField(_("purpose"), max_length=20)
     backend = models.CharField(_("backend"), max_length=20)
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
     provider_id = models.CharField(_("provider id"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="sms_messages"
     )
+    # The text is written by the worker, in the language of the request that asked for it.
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When the last attempt handed the message to the provider.
+    claimed_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
@@ -114,6 +123,40 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to} {self.purpose} {self.status}"
+
+
+class OutboundEmail(models.Model):
+    """The e-mail outbox: one row per notice, and the idempotency key of its task.
+
+    The worker renders ``template`` with ``context`` in ``language`` when it sends,
+    so no rendered text (nor a password-reset token) is stored. States as for
+    ``SmsMessage``.
+    """
+
+    Status = SmsMessage.Status
+
+    to = models.EmailField(_("to"))
+    template = models.CharField(_("template"), max_length=60)
+    context = models.JSONField(_("context"), default=dict, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="outbound_emails"
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mail")
+        verbose_name_plural = _("e-mail outbox")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.template} {self.status}"
 
 
 class OneTimeCode(models.Model):

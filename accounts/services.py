@@ -77,8 +77,12 @@ def registration_start(
 
     now = timezone.now()
     masked = mask_phone(insured.phone)
-    notice = None
     send_error = None
+    # Every path from here does the same slow work, hashing the password and
+    # queueing one message for a worker, so the time the answer takes never
+    # tells whether the account or the e-mail address exists.
+    password_hash = make_password(password)
+    notice_context = {"cnss_number_masked": mask_cnss_number(insured.cnss_number)}
     with transaction.atomic():
         user, _created = User.objects.get_or_create(
             insured=insured,
@@ -90,16 +94,28 @@ def registration_start(
             # Activated (or created active by the agency): never re-registered.
             # A disabled account gets the same answer and no e-mail.
             if user.is_active:
-                notice = (user.email, "registration_existing", user.language or language)
+                send_notice(
+                    to=user.email,
+                    template="registration_existing",
+                    context=notice_context,
+                    language=user.language or language,
+                    user=user,
+                )
             result = RegistrationResult(DECOY, insured=insured, phone_masked=masked)
         elif email_owner is not None:
-            notice = (email_owner.email, "registration_email_taken", email_owner.language or language)
+            send_notice(
+                to=email_owner.email,
+                template="registration_email_taken",
+                context=notice_context,
+                language=email_owner.language or language,
+                user=email_owner,
+            )
             result = RegistrationResult(DECOY, insured=insured, phone_masked=masked)
         else:
             registration = Registration.objects.create(
                 user=user,
                 email=email,
-                password=make_password(password),
+                password=password_hash,
                 language=language,
                 ip_address=ip_address,
                 expires_at=now + timedelta(seconds=settings.DAMANE_REGISTRATION_TTL_SECONDS),
@@ -112,14 +128,6 @@ def registration_start(
             result = RegistrationResult(
                 STARTED, registration=registration, insured=insured, phone_masked=masked, send_error=send_error
             )
-    if notice:
-        to, template, notice_language = notice
-        send_notice(
-            to=to,
-            template=template,
-            context={"cnss_number_masked": mask_cnss_number(insured.cnss_number)},
-            language=notice_language,
-        )
     return result
 
 
@@ -287,10 +295,10 @@ def email_change(*, user: User, new_email: str, ip_address: str | None = None) -
             after={"email": new_email},
             ip_address=ip_address,
         )
-    context = {"old_email": old_email, "new_email": new_email}
-    send_notice(to=old_email, template="email_changed", context=context, language=user.language)
-    if new_email.lower() != old_email.lower():
-        send_notice(to=new_email, template="email_changed", context=context, language=user.language)
+        context = {"old_email": old_email, "new_email": new_email}
+        send_notice(to=old_email, template="email_changed", context=context, language=user.language, user=user)
+        if new_email.lower() != old_email.lower():
+            send_notice(to=new_email, template="email_changed", context=context, language=user.language, user=user)
     return user
 
 
@@ -305,7 +313,7 @@ def password_change(*, user: User, new_password: str, ip_address: str | None = N
         )
         # A new password is the way out of a login lock.
         login_unlock(user=user)
-    send_notice(to=user.email, template="password_changed", language=user.language)
+        send_notice(to=user.email, template="password_changed", language=user.language, user=user)
     return user
 
 

@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import codes, services
+from accounts.codes import code_status
 from accounts.errors import AccountError, CodeInvalid, CodeTriesExhausted, SendRefused
 from accounts.forms import (
     ActivationForm,
@@ -34,7 +35,7 @@ from accounts.forms import (
     ResetSetPasswordForm,
 )
 from accounts.middleware import mark_login
-from accounts.models import Registration, User
+from accounts.models import Registration, SmsMessage, User
 from damane.access import client_ip, insured_required
 from damane.ratelimit import hit, peek, ratelimit, ratelimited_response
 from declarations.models import DeclarationLine
@@ -153,11 +154,28 @@ def activate(request):
                 mark_login(request)
                 messages.success(request, _("Your account is active. Welcome to Damane."))
                 return redirect("accounts:dashboard")
-    return render(
-        request,
-        "accounts/activate.html",
-        {"form": form, "phone_masked": state["phone"], "resend_wait": _resend_wait(state)},
-    )
+    context = {
+        "form": form,
+        "phone_masked": state["phone"],
+        "sms_status": _sms_status(state),
+        "resend_wait": _resend_wait(state),
+    }
+    return render(request, "accounts/activate.html", context)
+
+
+# A decoy registration shows the SMS as on its way this long, as a real one does
+# until a worker has sent it.
+DECOY_QUEUED_SECONDS = 2
+
+
+def _sms_status(state) -> str:
+    """queued, sent or failed: where the last activation SMS is (accounts.codes.code_status)."""
+    registration = _open_registration(state)
+    if registration is None:
+        queued = time.time() - (state.get("decoy_sent_at") or 0) < DECOY_QUEUED_SECONDS
+        return SmsMessage.Status.QUEUED if queued else SmsMessage.Status.SENT
+    latest = registration.codes.select_related("sms").order_by("-pk").first()
+    return code_status(latest)
 
 
 def _resend_wait(state) -> int:

@@ -7,6 +7,7 @@ from backoffice.services import clean_identity_value
 from casework.forms import SupportingDocumentField
 from casework.models import CaseStatus
 from certificates.models import CertificateKind
+from registry.fields import IdentifierField
 from registry.models import Insured
 
 
@@ -27,7 +28,7 @@ class StaffLoginForm(forms.Form):
 
 
 class StaffTokenForm(forms.Form):
-    token = forms.CharField(
+    token = IdentifierField(
         label=_("Code from your authenticator app"),
         max_length=12,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}),
@@ -36,7 +37,7 @@ class StaffTokenForm(forms.Form):
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(
+    q = IdentifierField(
         label=_("CNSS number, CIN (current or earlier) or last name"),
         max_length=60,
         required=False,
@@ -56,12 +57,12 @@ class IdentityChangeForm(forms.Form):
         label=_("First name (Arabic)"), max_length=60, required=False, widget=forms.TextInput(attrs={"dir": "rtl"})
     )
     # Room for spaces typed by people; the normalised value has at most 8 characters.
-    cin = forms.CharField(label=_("National ID (CIN)"), max_length=12, required=False)
+    cin = IdentifierField(label=_("National ID (CIN)"), max_length=12, required=False)
     birth_date = forms.DateField(
         label=_("Birth date"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Insured.Sex.choices], required=False)
-    phone = forms.CharField(
+    phone = IdentifierField(
         label=_("Employer-declared phone"),
         max_length=20,
         required=False,

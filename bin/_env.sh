@@ -1,5 +1,5 @@
-# Sourced by bin/demo and bin/test: creates .venv and installs the project into it
-# when pyproject.toml changed since the last install.
+# Sourced by bin/demo and bin/test: creates .venv and installs the locked packages
+# into it when the lock changed since the last install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -12,12 +12,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PYTHON" -m venv .venv
 fi
+# The pinned, hashed lock (bin/lock writes it from pyproject.toml): two installs a
+# week apart get the same packages. The project itself is run from the tree.
+LOCK="${DAMANE_LOCK:-requirements-test.lock}"
 STAMP=.venv/.damane-installed
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
-  echo "==> installing Python packages"
+if [ ! -f "$STAMP" ] || [ "$LOCK" -nt "$STAMP" ] || [ "$(cat "$STAMP")" != "$LOCK" ]; then
+  echo "==> installing Python packages from $LOCK"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[test]"
-  touch "$STAMP"
+  .venv/bin/python -m pip install --quiet --require-hashes -r "$LOCK"
+  echo "$LOCK" >"$STAMP"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework.uploads import check_upload
+from registry.fields import IdentifierField
 
 # Countries with a social-security agreement with Morocco covering pensions.
 TREATY_COUNTRIES = [
@@ -66,7 +67,7 @@ class NameCorrectionForm(forms.Form):
 
 class TreatyRequestForm(forms.Form):
     country = forms.ChoiceField(label=_("Country where you worked"), choices=TREATY_COUNTRIES)
-    foreign_number = forms.CharField(
+    foreign_number = IdentifierField(
         label=_("Your social-security number in that country"), max_length=40, required=False
     )
     periods = forms.CharField(
@@ -80,7 +81,7 @@ class TreatyRequestForm(forms.Form):
 
 class IdUpdateForm(forms.Form):
     # Room for spaces typed by people; the normalised value has at most 8 characters.
-    new_cin = forms.CharField(label=_("Your new national ID number"), max_length=12)
+    new_cin = IdentifierField(label=_("Your new national ID number"), max_length=12)
     agency = forms.ChoiceField(label=_("Agency"), choices=AGENCIES)
     preferred_date = forms.DateField(
         label=_("Preferred day for the appointment"), widget=forms.DateInput(attrs={"type": "date"})

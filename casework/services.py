@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 from django.core.files.base import File
-from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
@@ -86,31 +85,24 @@ def case_create(
             ip_address=ip_address,
         )
         if kind == CaseKind.EMPLOYER_NOTICE and employer is not None and employer.email:
-            transaction.on_commit(lambda: _send_employer_notice(case))
+            _queue_employer_notice(case, employer)
     return case
 
 
-def _send_employer_notice(case: Case) -> None:
-    employer = case.employer
-    periods = ", ".join(case.details.get("missing_periods", []))
-    try:
-        send_mail(
-            subject=_("Formal notice: missing salary declarations (CNSS)"),
-            message=_(
-                "Your employee %(name)s (CNSS %(cnss)s) asks you to declare the salaries of these periods: "
-                "%(periods)s. Reference of the request: %(reference)s."
-            )
-            % {
-                "name": case.insured.full_name,
-                "cnss": case.insured.cnss_number,
-                "periods": periods,
-                "reference": case.reference,
-            },
-            from_email=None,
-            recipient_list=[employer.email],
-        )
-    except Exception:
-        logger.exception("employer notice e-mail failed for case %s", case.reference)
+def _queue_employer_notice(case: Case, employer) -> None:
+    from accounts.notifications import send_notice
+
+    send_notice(
+        to=employer.email,
+        template="employer_notice",
+        context={
+            "name": case.insured.full_name,
+            "cnss": case.insured.cnss_number,
+            "periods": ", ".join(case.details.get("missing_periods", [])),
+            "reference": case.reference,
+        },
+        language=translation.get_language() or "",
+    )
 
 
 def case_decide(*, case: Case, actor, status: str, note: str, ip_address: str | None = None) -> Case:

@@ -297,7 +297,9 @@ def normalize_verification_code(text: str) -> str | None:
 
     Case, spaces and dashes are ignored, so "abcd efgh..." finds "ABCD-EFGH-...".
     """
-    compact = re.sub(r"[\s\-]", "", text or "").upper()
+    from registry.validators import ARABIC_DIGITS
+
+    compact = re.sub(r"[\s\-]", "", (text or "").translate(ARABIC_DIGITS)).upper()
     if not _CODE_RE.match(compact):
         return None
     return _group(compact)

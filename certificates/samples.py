@@ -178,21 +178,16 @@ _CODES = {
     DECLARED_DAYS: "E8RJ-5TWN-3CXQ-7PHV-9KMZ-4DGU",
     DEREGISTRATION: "N6DZ-2VKQ-8XMR-4HWT-7CPJ-3BFY",
 }
-_PREFIX = {
-    EMPLOYMENT: "ATT",
-    AFFILIATION: "AFF",
-    NON_AFFILIATION: "NAF",
-    ANNUAL_SALARY: "SAL",
-    DECLARED_DAYS: "JDC",
-    DEREGISTRATION: "RAD",
-}
 
 
 def sample_snapshot(kind: str) -> CertificateSnapshot:
+    # The numbering of real certificates, so that samples and docs show real numbers (AT-…, not ATT-…).
+    from certificates.services import NUMBER_PREFIXES
+
     holder, facts = _FACTS[kind]
     return CertificateSnapshot(
         kind=kind,
-        number=f"{_PREFIX[kind]}-2026-{KINDS.index(kind) + 1234:08d}",
+        number=f"{NUMBER_PREFIXES[kind]}-2026-{KINDS.index(kind) + 1234:08d}",
         public_id=_PUBLIC_IDS[kind],
         verification_code=_CODES[kind],
         issued_on=ISSUED_ON,

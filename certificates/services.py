@@ -21,6 +21,7 @@ from certificates.qrpayload import payload_key_id, qr_claims, qr_url, sign_qr_pa
 from certificates.rendering import render_certificate_pdf
 from certificates.selectors import holder_of, insured_record
 from certificates.signing import sign_pdf, signing_key_id
+from damane.metrics import certificate_issue_measured
 from registry.models import Employer, Insured
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def _fingerprint(kind: str, employer_id: int | None, facts: dict, holder: dict) 
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@certificate_issue_measured
 def certificate_issue(
     *,
     insured: Insured,

@@ -268,6 +268,11 @@ def _load(key_path: str, cert_path: str, chain_paths: tuple[str, ...], passphras
     )
 
 
+def load_signing_material() -> SigningMaterial:
+    """Read the signing key and certificate from disk now, bypassing the per-process copy (readiness checks)."""
+    return _load(*_config_key())
+
+
 def get_signer():
     """The pyHanko signer for certificate PDFs (created in development on first use)."""
     return get_signing_material().signer

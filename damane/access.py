@@ -1,5 +1,6 @@
 """Who may see what: decorators shared by the insured-facing apps."""
 
+import ipaddress
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
@@ -20,13 +21,28 @@ def insured_required(view):
     return wrapper
 
 
+def _address(text: str) -> str:
+    """``text`` as a canonical IP address, or "" when it is none."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return ""
+
+
 def client_ip(request) -> str:
-    """The client address, trusting as many X-Forwarded-For hops as configured."""
+    """The client address, trusting as many X-Forwarded-For hops as configured.
+
+    Always a valid IP address or "": the value is stored in audit rows (an
+    ``inet`` column), and the header is whatever the client wrote before the
+    proxy appended its own entry.
+    """
     from django.conf import settings
 
     hops = settings.DAMANE_TRUSTED_PROXY_COUNT
     if hops:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR", "")
+            address = _address(forwarded[-hops])
+            if address:
+                return address
+    return _address(request.META.get("REMOTE_ADDR", ""))

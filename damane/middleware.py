@@ -1,4 +1,8 @@
-"""Answer 503, not 500, when the database is unreachable (SECURITY.md 19).
+"""Answer 503, not 500, when the database or Redis is unreachable (SECURITY.md 19, 24).
+
+Rate limits and lockouts live in Redis: when it does not answer, the limit
+check raises, the view never runs, and the person gets this clear 503 — a
+limit is never skipped (fails closed) and nothing is recorded.
 
 Views raise through ``process_exception``; errors raised in other middleware
 (sessions, authentication) reach ``server_error``, Django's ``handler500``.
@@ -8,20 +12,38 @@ database again.
 
 import logging
 import sys
+import time
+from urllib.parse import unquote
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import requires_csrf_token
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
 # Errors that mean "the database is not there", not "the query was wrong".
 OUTAGE_ERRORS = (OperationalError, InterfaceError)
+# Redis (rate limits, lockouts, the broker) not answering within its socket timeouts.
+CACHE_OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 
-def database_unavailable_response() -> HttpResponse:
-    response = HttpResponse(render_to_string("503.html"), status=503)
+def outage_response(exception: BaseException) -> HttpResponse | None:
+    """The 503 for an outage error, logged once; None for any other error."""
+    if isinstance(exception, OUTAGE_ERRORS):
+        logger.error("database unavailable: %s", exception)
+        return database_unavailable_response()
+    if isinstance(exception, CACHE_OUTAGE_ERRORS):
+        logger.error("redis unavailable: %s", exception.__class__.__name__)
+        return database_unavailable_response(service="redis")
+    return None
+
+
+def database_unavailable_response(service: str = "database") -> HttpResponse:
+    response = HttpResponse(render_to_string("503.html", {"service": service}), status=503)
     response["Retry-After"] = "30"
     response["Cache-Control"] = "no-store"
     return response
@@ -35,16 +57,86 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, OUTAGE_ERRORS):
-            logger.error("database unavailable: %s", exception)
-            return database_unavailable_response()
-        return None
+        return outage_response(exception)
 
 
 @requires_csrf_token
 def server_error(request):
     exception = sys.exc_info()[1]
-    if isinstance(exception, OUTAGE_ERRORS):
-        logger.error("database unavailable: %s", exception)
-        return database_unavailable_response()
+    response = outage_response(exception) if exception is not None else None
+    if response is not None:
+        return response
     return HttpResponseServerError(render_to_string("500.html"))
+
+
+request_logger = logging.getLogger("damane.request")
+
+
+class RequestLogMiddleware:
+    """One log line a request: method, route pattern, status and duration.
+
+    The route pattern (``certificates/c/<str:public_id>/``), never the path: paths
+    carry identifiers and password-reset tokens. The request id is added by the
+    log filter (django-guid).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.monotonic()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        request_logger.info(
+            "%s %s %s",
+            request.method,
+            match.route if match is not None else "(unrouted)",
+            response.status_code,
+            extra={
+                "method": request.method,
+                "route": match.route if match is not None else "",
+                "view": match.view_name if match is not None else "",
+                "status": response.status_code,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+        return response
+
+
+class RefuseNulBytesMiddleware:
+    """400 for a NUL byte in the path or the query string, before any view or query sees it.
+
+    No address of the portal has a use for one, and PostgreSQL refuses NUL in
+    text: left through, it turned ``/certificates/c/%00/`` into a 500 (issue 8).
+    Form fields refuse NUL on their own (Django's ProhibitNullCharactersValidator).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path_info or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+            if request.path_info.startswith("/api/"):
+                # The API answers JSON, errors included (its OpenAPI document says so).
+                return JsonResponse({"error": "bad_request", "detail": "NUL bytes are refused"}, status=400)
+            return HttpResponseBadRequest(render_to_string("400.html"))
+        return self.get_response(request)
+
+
+class NoStoreWhenSignedInMiddleware:
+    """Every page answered to a signed-in user is ``Cache-Control: no-store``.
+
+    Such pages show personal data (declarations, requests, certificates), which no
+    browser or proxy cache may keep. Set here rather than view by view, so a page
+    added later cannot forget it (issue 8: ``/requests/`` had).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and "no-store" not in response.get("Cache-Control", ""):
+            add_never_cache_headers(response)
+        return response

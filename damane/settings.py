@@ -10,8 +10,10 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration
 
-from damane.env import env_bool, env_int, env_list, env_str
+from damane.env import env_bool, env_float, env_int, env_list, env_str
+from damane.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything the running portal writes (SQLite database, uploads, signing keys,
@@ -42,6 +44,8 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_guid",
+    "django_prometheus",
     "damane",
     "registry",
     "declarations",
@@ -54,6 +58,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django_guid.middleware.guid_middleware",
+    "damane.middleware.RequestLogMiddleware",
+    "damane.middleware.RefuseNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -62,11 +70,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "damane.middleware.NoStoreWhenSignedInMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.AbsoluteSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "damane.middleware.DatabaseUnavailableMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "damane.urls"
@@ -93,10 +103,15 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Persistent connections, checked before reuse (docs/decisions.md, "Database
+# connections"): a request no longer opens a connection, and a connection the
+# server dropped (restart, failover) is replaced instead of failing a request.
+# The demo and the tests (DEBUG) open one per request.
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL or f"sqlite:///{VAR_DIR / 'damane.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if DEBUG else 300),
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -112,7 +127,14 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("DAMANE_CACHE_PREFIX", "damane"),
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # Redis answers in a millisecond: a second without an answer is an
+            # outage, and the request gets its 503 (damane.middleware) at once.
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0),
+                "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT", 1.0),
+                "retry_on_timeout": False,
+                "health_check_interval": 30,
+            },
         }
     }
 else:
@@ -139,7 +161,32 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Africa/Casablanca"
-CELERY_BEAT_SCHEDULE: dict = {}
+# No task returns anything a caller waits for: there is no result backend.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message a worker took and never acknowledged (the worker died) goes back to
+# the queue after this long; above the longest retry backoff (300 s), so a
+# waiting retry is not delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
+    "socket_connect_timeout": env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0),
+    "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT", 5.0),
+}
+# Publishing from a request gives up fast when the broker is down: the outbox
+# row stays queued and the requeue sweep sends it later (damane.background).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BEAT_SCHEDULE: dict = {
+    "accounts.requeue-outbox": {"task": "accounts.tasks.requeue_outbox", "schedule": 60.0},
+}
+# Retries of a send the provider certainly did not take: exponential backoff from
+# this many seconds, with jitter, capped, then the failure is recorded.
+DAMANE_TASK_RETRY_BACKOFF_SECONDS = env_int("DAMANE_TASK_RETRY_BACKOFF_SECONDS", 5)
+DAMANE_TASK_RETRY_BACKOFF_MAX_SECONDS = env_int("DAMANE_TASK_RETRY_BACKOFF_MAX_SECONDS", 300)
+DAMANE_TASK_MAX_RETRIES = env_int("DAMANE_TASK_MAX_RETRIES", 5)
+# Outbox rows never tried this long after they were written lost their task and
+# are sent again; rows "sending" this long lost their worker (accounts.tasks).
+DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS", 60)
+DAMANE_OUTBOX_STUCK_AFTER_SECONDS = env_int("DAMANE_OUTBOX_STUCK_AFTER_SECONDS", 300)
 
 # --- Authentication -----------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -160,6 +207,8 @@ LOGIN_REDIRECT_URL = "accounts:dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
 # --- Sessions and cookies (SECURITY.md 9, 20) ---------------------------------
+# Database sessions that treat a malformed session cookie as no session (damane/sessions.py).
+SESSION_ENGINE = "damane.sessions"
 SESSION_IDLE_TIMEOUT = env_int("DAMANE_SESSION_IDLE_SECONDS", 15 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env_int("DAMANE_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
@@ -170,6 +219,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Probes and the metrics scraper reach the container over plain HTTP, from inside.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 SECURE_HSTS_SECONDS = 0 if DEBUG else 365 * 24 * 3600
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -233,6 +284,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Damane <no-reply@damane.example>")
+# Where DJANGO_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend writes.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # --- SMS ----------------------------------------------------------------------
 # console | file | locmem | twilio, like Django's e-mail backends.
@@ -267,6 +320,9 @@ DAMANE_NON_AFFILIATION_LOOKBACK_PERIODS = 12
 AUTHENTICATION_BACKENDS = ["accounts.backends.InsuredBackend", "accounts.backends.StaffBackend"]
 OTP_LOGIN_URL = "backoffice:login"
 OTP_TOTP_ISSUER = "Damane CNSS"
+# The admin never shows a staff member's TOTP secret or its QR code; its config
+# pages also answered 500 for a device id that does not exist (issue 8).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Password reset links live one hour (Django's default is three days).
 PASSWORD_RESET_TIMEOUT = env_int("DAMANE_PASSWORD_RESET_SECONDS", 3600)
 # Key of the HMAC under which SMS codes are stored; empty: derived from SECRET_KEY.
@@ -320,14 +376,38 @@ DAMANE_SIGNING_AUTO_CREATE = env_bool("DAMANE_SIGNING_AUTO_CREATE", DEBUG)
 DAMANE_IMPORT_MAX_UPLOAD_BYTES = env_int("DAMANE_IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 
 # --- Logging ------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+# One JSON object a line with the request id (production; DJANGO_LOG_FORMAT=plain
+# for people), with personal data redacted (damane/logging.py).
+LOGGING = logging_config(
+    json=env_str("DJANGO_LOG_FORMAT", "plain" if DEBUG else "json") == "json",
+    level=env_str("DJANGO_LOG_LEVEL", "INFO"),
+)
+# The request id comes from the proxy's X-Request-ID when it is a UUID, is made
+# otherwise, goes back in the answer, and follows the work onto Celery workers.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=True)],
 }
+
+# --- Metrics and error reports (docs/operations.md) ------------------------------
+# /metrics answers only with "Authorization: Bearer <DAMANE_METRICS_TOKEN>" (in
+# DEBUG without one). Several gunicorn workers share their counters through
+# PROMETHEUS_MULTIPROC_DIR (an empty directory, emptied at each start).
+DAMANE_METRICS_TOKEN = env_str("DAMANE_METRICS_TOKEN")
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# Errors go to Sentry when SENTRY_DSN is set, without personal data (damane/sentry.py).
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from damane.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )
 
 # --- Verification (SECURITY.md 15) ---------------------------------------------------
 # Look-ups per client address and minute, across the QR page, the typed code, the

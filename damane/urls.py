@@ -2,13 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from damane import views
+from damane import health, metrics, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("help/", views.help_page, name="help"),
     path("health/", views.health, name="health"),
+    path("health/live/", health.liveness, name="liveness"),
+    path("health/ready/", health.readiness, name="readiness"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("accounts.urls")),
     path("certificates/", include("certificates.urls")),
     path("requests/", include("casework.urls")),

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
+from damane.metrics import import_measured
 from declarations.ebds import EbdsDeclaration, EbdsError, EbdsIssue, EbdsLine, parse_ebds
 from declarations.models import Declaration, DeclarationLine, EbdsFile
 from declarations.periods import Period
@@ -74,6 +75,7 @@ def ebds_counts(declaration: EbdsDeclaration) -> dict[str, int]:
     }
 
 
+@import_measured
 def import_ebds(*, text: str, filename: str, imported_by=None, correction: bool = False) -> ImportResult:
     """Validate and store one e-BDS file; raise ``ImportRejected`` with every problem.
 

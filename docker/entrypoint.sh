@@ -1,12 +1,11 @@
 #!/bin/sh
-# Migrations run before the server starts; a development signing key is created
-# only when explicitly asked for (production mounts the fund's key and certificate).
+# Every process of the image starts here. Migrations are not run here: the
+# one-shot "migrate" service (docker/migrate.sh) runs them once, before web and
+# worker start, so replicas never race each other.
 set -e
-python manage.py migrate --noinput
-if [ "${DAMANE_DEV_SIGNING:-false}" = "true" ]; then
-  python manage.py init_signing
-fi
-if [ "${DAMANE_SEED_DEMO:-false}" = "true" ]; then
-  python manage.py seed_demo
+if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+  # Metrics files of a previous run of this container would be counted again.
+  rm -rf "$PROMETHEUS_MULTIPROC_DIR"
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 fi
 exec "$@"

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from audit.services import audit_record, model_values
 from declarations.admin import MAX_ISSUE_MESSAGES, ReadOnlyAdminMixin
 from declarations.forms import ImportFileField
+from registry.fields import IdentifierField
 from registry.models import Employer, Employment, Insured, PreviousCin
 from registry.services import RegistrationRecordsRejected, import_registration_records
 
@@ -212,6 +213,11 @@ class EmployerAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     EDITABLE = ["ice", "email"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "ice":
+            kwargs["form_class"] = IdentifierField
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_add_permission(self, request):
         return False

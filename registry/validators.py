@@ -5,11 +5,32 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-CNSS_NUMBER_RE = re.compile(r"^\d{9}$")
-AFFILIATION_NUMBER_RE = re.compile(r"^\d{7}$")
-CIN_RE = re.compile(r"^[A-Z]{1,2}\d{1,6}$")
-ICE_RE = re.compile(r"^\d{15}$")
-PHONE_RE = re.compile(r"^\+212[67]\d{8}$")
+# [0-9], not \d: in Python \d also matches Arabic-Indic and every other script's
+# digits, which must be normalised (``ascii_digits``) or refused, never stored.
+CNSS_NUMBER_RE = re.compile(r"^[0-9]{9}$")
+AFFILIATION_NUMBER_RE = re.compile(r"^[0-9]{7}$")
+CIN_RE = re.compile(r"^[A-Z]{1,2}[0-9]{1,6}$")
+ICE_RE = re.compile(r"^[0-9]{15}$")
+PHONE_RE = re.compile(r"^\+212[67][0-9]{8}$")
+
+# Arabic-Indic digits (U+0660-0669, Arabic keyboards and phones) and Eastern
+# Arabic-Indic digits (U+06F0-06F9, Persian and Urdu keyboards) as ASCII.
+ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+
+
+def ascii_digits(value: str) -> str:
+    """Arabic-Indic and Eastern Arabic-Indic digits as ASCII digits; any other
+    non-ASCII digit (Devanagari, full-width, superscript...) refused.
+
+    Every identifier a person types goes through here (``registry.fields.IdentifierField``):
+    ``"١٠٠٧٨٩٠١٦"`` is the CNSS number ``"100789016"``.
+    """
+    text = (value or "").translate(ARABIC_DIGITS)
+    if any(char.isdigit() and not char.isascii() for char in text):
+        raise ValidationError(
+            _("Type the digits as 0-9 or as Arabic digits (٠-٩); other digits are not accepted."), code="digits"
+        )
+    return text
 
 
 def normalize_cin(value: str) -> str:

@@ -92,3 +92,51 @@ def _signing_env(signing_dir):
 def signing_settings():
     """override_settings pointing every signing path at ``directory`` (a context manager)."""
     return _signing_settings
+
+
+# --- on_commit as in production under the `db` fixture ----------------------------
+
+
+@pytest.fixture(autouse=True)
+def _on_commit_runs_when_the_service_commits():
+    """Run ``transaction.on_commit`` callbacks when the code under test commits.
+
+    Under the ``db`` fixture the test's own transaction wraps everything, so
+    Django would never run them; in production a service's outermost
+    ``atomic()`` commits and runs them at once (and enqueues its tasks, which
+    the suite runs in-process). Blocks opened by the test case do not count:
+    a callback runs when the last other block exits without error, or at once
+    when there is none. ``transaction=True`` tests commit for real and need no help.
+    """
+    from django.db import connections
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.transaction import Atomic
+
+    def only_test_blocks(connection) -> bool:
+        return all(getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+    original_on_commit = BaseDatabaseWrapper.on_commit
+    original_exit = Atomic.__exit__
+
+    def on_commit(self, func, robust=False):
+        if self.in_atomic_block and self.atomic_blocks and only_test_blocks(self) and not self.needs_rollback:
+            func()
+            return
+        original_on_commit(self, func, robust=robust)
+
+    def exit(self, exc_type, exc_value, traceback):
+        result = original_exit(self, exc_type, exc_value, traceback)
+        connection = connections[self.using or "default"]
+        if connection.in_atomic_block and connection.atomic_blocks and only_test_blocks(connection):
+            pending, connection.run_on_commit = connection.run_on_commit, []
+            if exc_type is None and not connection.needs_rollback:
+                for _sids, func, _robust in pending:
+                    func()
+        return result
+
+    # Patched by hand, not with monkeypatch: a test's monkeypatch.undo() must not undo it.
+    BaseDatabaseWrapper.on_commit, Atomic.__exit__ = on_commit, exit
+    try:
+        yield
+    finally:
+        BaseDatabaseWrapper.on_commit, Atomic.__exit__ = original_on_commit, original_exit

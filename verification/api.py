@@ -50,6 +50,14 @@ def certificate_json(certificate) -> dict:
     }
 
 
+# What the OpenAPI document promises for code and token (verification/openapi.py).
+MAX_PARAMETER_LENGTH = 4096
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_PARAMETER_LENGTH and "\x00" not in value
+
+
 @csrf_exempt  # a public, read-only API without cookies
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -61,13 +69,17 @@ def verify(request):
         return response
     if request.method == "POST":
         try:
-            body = json.loads(request.body or b"{}")
+            params = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
-            body = {}
-        params = body if isinstance(body, dict) else {}
+            params = None
+        if not isinstance(params, dict):
+            return _json({"error": "invalid_body", "detail": "send a JSON object with code or token"}, status=400)
     else:
         params = request.GET
-    code, token = str(params.get("code") or ""), str(params.get("token") or "")
+    given = {name: params[name] for name in ("code", "token") if name in params}
+    if not all(_is_text(value) for value in given.values()):
+        return _json({"error": "invalid_parameter", "detail": "code and token are non-empty text"}, status=400)
+    code, token = given.get("code"), given.get("token")
     if code:
         certificate = services.by_code(code)
     elif token:

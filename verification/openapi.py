@@ -58,10 +58,34 @@ _ERROR = {
 }
 
 
+# Text without NUL bytes: the portal refuses those anywhere (400).
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": "^[^\\x00]*$"}
+
+_LOOKUP = {
+    "type": "object",
+    "properties": {
+        "code": {
+            **_TEXT,
+            "example": "K7QM-3XH9-RT4P-8WZN-C2VD-6JEB",
+            "description": "Verification code printed under the QR code (case, spaces, dashes ignored)",
+        },
+        "token": {
+            **_TEXT,
+            "description": "The QR code's payload (DMN1...) or its whole text; the address and the payload "
+            "must name the same certificate",
+        },
+    },
+    "anyOf": [{"required": ["code"]}, {"required": ["token"]}],
+}
+
+
 def _responses():
     return {
         "200": {"description": "The verdict", "content": {"application/json": {"schema": _RESULT}}},
-        "400": {"description": "Neither code nor token given", "content": {"application/json": {"schema": _ERROR}}},
+        "400": {
+            "description": "Neither code nor token given, or not as text",
+            "content": {"application/json": {"schema": _ERROR}},
+        },
         "429": {
             "description": "Too many look-ups from this address (30 a minute)",
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
@@ -89,17 +113,15 @@ OPENAPI = {
                 "operationId": "verifyCertificate",
                 "parameters": [
                     {
-                        "name": "code",
+                        # One object exploded into the query string (?code=... or ?token=...): the only
+                        # way OpenAPI can say that one of the two is required.
+                        "name": "lookup",
                         "in": "query",
-                        "schema": {"type": "string", "example": "K7QM-3XH9-RT4P-8WZN-C2VD-6JEB"},
-                        "description": "Verification code printed under the QR code (case, spaces, dashes ignored)",
-                    },
-                    {
-                        "name": "token",
-                        "in": "query",
-                        "schema": {"type": "string"},
-                        "description": "The QR code's payload (DMN1...) or its whole text",
-                    },
+                        "required": True,
+                        "style": "form",
+                        "explode": True,
+                        "schema": _LOOKUP,
+                    }
                 ],
                 "responses": _responses(),
             },
@@ -108,14 +130,7 @@ OPENAPI = {
                 "operationId": "verifyCertificatePost",
                 "requestBody": {
                     "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"code": {"type": "string"}, "token": {"type": "string"}},
-                            }
-                        }
-                    },
+                    "content": {"application/json": {"schema": _LOOKUP}},
                 },
                 "responses": _responses(),
             },

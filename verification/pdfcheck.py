@@ -1,8 +1,11 @@
 """Is this PDF a certificate the fund issued, unchanged? (bytes in, verdict out)
 
-Two independent checks, reported separately: the PAdES signature (intact,
-trusted against the fund's root, covering the whole file) and the file's
-SHA-256 against the certificates the portal issued.
+Three checks, reported separately: the PAdES signature (intact, trusted against
+the fund's root, covering the whole file), the file's SHA-256 against the
+certificates the portal issued, and the QR code printed on it, read as a phone
+reads it: its address and its signed payload must both name that certificate
+(SECURITY.md 22, ``services.read_qr_text``). The QR code is only rendered for a
+file that passed the first two checks, so no untrusted file is ever rasterised.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ class PdfVerdict:
     signer: str = ""
     issued_here: bool = False
     certificate: Certificate | None = None
+    # Why the file could not be read or its signature not validated, in one line.
+    error: str = ""
+    # The QR code's text names this certificate in its address and in its payload.
+    qr_matches: bool = False
 
     @property
     def signature_ok(self) -> bool:
@@ -39,7 +46,12 @@ class PdfVerdict:
 
     @property
     def genuine(self) -> bool:
-        return self.signature_ok and self.issued_here
+        return self.signature_ok and self.issued_here and self.qr_matches
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
 
 
 @cache
@@ -72,8 +84,10 @@ def check_pdf(data: bytes) -> PdfVerdict:
         reader = PdfFileReader(BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
         verdict.readable = True
-    except Exception:
-        logger.info("uploaded PDF could not be parsed", exc_info=True)
+    except Exception as exc:
+        # A damaged upload is the sender's problem, not a server error: one line, no traceback.
+        verdict.error = _one_line(exc)
+        logger.info("uploaded PDF could not be parsed: %s", verdict.error)
         return verdict
     if not signatures:
         return verdict
@@ -81,8 +95,9 @@ def check_pdf(data: bytes) -> PdfVerdict:
     roots = _trust_roots(tuple(str(p) for p in settings.DAMANE_SIGNING_CHAIN_PATHS))
     try:
         status = validate_pdf_signature(signatures[-1], ValidationContext(trust_roots=roots))
-    except Exception:
-        logger.info("signature validation failed", exc_info=True)
+    except Exception as exc:
+        verdict.error = _one_line(exc)
+        logger.info("signature validation failed: %s", verdict.error)
         return verdict
     verdict.signature_intact = bool(status.intact and status.valid)
     verdict.signature_trusted = bool(status.trusted)
@@ -91,4 +106,41 @@ def check_pdf(data: bytes) -> PdfVerdict:
         verdict.signer = status.signing_cert.subject.human_friendly
     except Exception:
         verdict.signer = ""
+    if verdict.signature_ok and verdict.issued_here:
+        try:
+            texts = qr_texts(data)
+        except Exception as error:
+            logger.warning("QR code of issued certificate %s could not be read: %s", verdict.certificate.number, error)
+            texts = []
+        verdict.qr_matches = qr_names_certificate(texts, verdict.certificate)
     return verdict
+
+
+# Resolution the first page is rendered at to read its QR code: about 3.7 pixels
+# a module for the largest code printed (version 17, 36.7 mm wide).
+QR_READ_DPI = 200
+
+
+def qr_texts(data: bytes) -> list[str]:
+    """The texts of the QR codes on the first page of ``data``, as a phone camera would read them."""
+    import pypdfium2
+    import zxingcpp
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        image = document[0].render(scale=QR_READ_DPI / 72, grayscale=True).to_pil()
+    finally:
+        document.close()
+    return [barcode.text for barcode in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+
+
+def qr_names_certificate(texts: list[str], certificate: Certificate) -> bool:
+    """One QR code, genuine, whose address and payload both name ``certificate``."""
+    from certificates.qrpayload import split_qr_text
+    from verification.services import read_qr_text
+
+    # The printed code must be the whole address a phone opens, not a payload alone.
+    if len(texts) != 1 or split_qr_text(texts[0])[0] != certificate.public_id:
+        return False
+    claims = read_qr_text(texts[0])
+    return claims is not None and claims.get("id") == certificate.public_id and claims.get("n") == certificate.number

@@ -33,14 +33,43 @@ def by_code(raw: str) -> Certificate | None:
     return _certificates().filter(verification_code=code).first()
 
 
-def by_token(raw: str) -> Certificate | None:
-    """The certificate a QR payload names, only if the fund's key signed it and it matches."""
+def read_qr_text(raw: str, *, public_keys=None) -> dict | None:
+    """The signed claims of a scanned QR text (``…/verify/<id>#<payload>``) or of a payload
+    alone, or ``None`` when it is not genuine.
+
+    Genuine means: the fund's key signed the payload, and where the text also has
+    the verify address, the address names the same certificate as the payload
+    (SECURITY.md 22). A phone opens the address; a verifier reads the payload: a
+    payload grafted onto another certificate's address would have them disagree.
+    Every reader of a QR text goes through here: the API, the verify page's
+    address check, the PDF upload and ``verify_certificate``; the offline
+    verifier applies the same rule in ``static/js/qr-text.js``.
+    """
     text = (raw or "").strip()
-    _public_id, token = split_qr_text(text)
-    token = token or text
+    url_id, token = split_qr_text(text)
+    if not token:
+        if "/verify/" in text or "#" in text:
+            # An address that is not exactly ours: nothing to trust in it.
+            return None
+        token = text
     try:
-        claims = verify_payload(token)
+        claims = verify_payload(token, public_keys)
     except PayloadError:
+        return None
+    if url_id and not same_certificate(url_id, claims):
+        return None
+    return claims
+
+
+def same_certificate(url_id: str, claims: dict) -> bool:
+    """Whether the address's certificate id and the payload's are one and the same."""
+    return isinstance(url_id, str) and bool(url_id) and claims.get("id") == url_id
+
+
+def by_token(raw: str) -> Certificate | None:
+    """The certificate a QR text or payload names, only if it is genuine and matches a certificate issued."""
+    claims = read_qr_text(raw)
+    if claims is None:
         return None
     certificate = by_public_id(str(claims.get("id", "")))
     if certificate is None or certificate.number != claims.get("n"):

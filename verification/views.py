@@ -33,6 +33,7 @@ def _answer(request, certificate):
     context = {"found": certificate is not None, "checked_at": timezone.now()}
     if certificate is not None:
         context["view"] = present(certificate, today=timezone.localdate())
+        context["public_id"] = certificate.public_id
     return render(request, "verification/result.html", context, status=200 if certificate else 404)
 
 
@@ -54,7 +55,10 @@ def index(request):
 
 @verification_ratelimit
 def _lookup_code(request):
-    return _answer(request, services.by_code(request.POST.get("code", "")))
+    """The typed code, or the QR code's content pasted from a reader app (checked as the API checks it)."""
+    typed = request.POST.get("code", "")
+    certificate = services.by_token(typed) if "DMN" in typed else services.by_code(typed)
+    return _answer(request, certificate)
 
 
 class PdfUploadForm(forms.Form):

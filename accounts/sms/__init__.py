@@ -81,11 +81,11 @@ def send_sms(*, to: str, body: str, purpose: str, user=None, secrets: Iterable[s
     except SmsBackendError as exc:
         message.status = SmsMessage.Status.FAILED
         message.error = str(exc)[:2000]
-        logger.warning("SMS %s to %s (%s) failed: %s", message.pk, mask_phone(to), purpose, exc)
+        logger.warning("SMS %s (%s) failed: %s", message.pk, purpose, exc)
     else:
         message.status = SmsMessage.Status.SENT
         message.provider_id = provider_id or ""
         message.sent_at = timezone.now()
-        logger.info("SMS %s to %s (%s) sent, provider id %s", message.pk, mask_phone(to), purpose, provider_id)
+        logger.info("SMS %s (%s) sent, provider id %s", message.pk, purpose, provider_id)
     message.save(update_fields=["status", "error", "provider_id", "sent_at"])
     return message

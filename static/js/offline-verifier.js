@@ -3,6 +3,8 @@
 // network once the page is loaded. Format: docs/verification.md.
 "use strict";
 
+import { sameCertificate, splitQrText } from "./qr-text.js";
+
 // DMN1: 16-hex key id, JSON object claims (revocation list, older certificates).
 // DMN2: 8-hex key id prefix, positional claims [id, kind, number, holder, issued, valid until].
 const TOKEN_RE = /^DMN([12])\.([0-9a-f]{8}|[0-9a-f]{16})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})$/;
@@ -22,12 +24,6 @@ function b64urlToBytes(text) {
 async function sha256Hex(text) {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function extractToken(text) {
-  const trimmed = (text || "").trim();
-  const hash = trimmed.indexOf("#DMN");
-  return hash >= 0 ? trimmed.slice(hash + 1) : trimmed;
 }
 
 function expandClaims(version, json) {
@@ -169,32 +165,18 @@ function show(verdictClass, title, claims) {
 }
 
 async function check(text) {
-  if (!material.keys) await document.getElementById("verify-another").addEventListener("click", () => {
-  document.getElementById("offline-result").classList.add("hidden");
-  const payload = document.getElementById("payload");
-  payload.value = "";
-  payload.focus();
-});
-
-// After one visit, the service worker serves this page and its data with no network.
-if ("serviceWorker" in navigator) {
-  navigator.serviceWorker
-    .register(root.dataset.serviceWorker, { scope: root.dataset.scope })
-    .then(() => navigator.serviceWorker.ready)
-    .then(() => { root.dataset.offlineReadyState = "ready"; })
-    .catch(() => {});
-}
-sync();
+  if (!material.keys) await sync();
   if (!material.keys) return show("verdict-bad", t("noKeys"), null);
   let claims;
+  const parts = splitQrText(text);
   try {
-    claims = await verifyToken(extractToken(text), material.keys);
-    // A QR text names its certificate twice: the page's id and the signed id must agree.
-    const page = /\/verify\/([A-Za-z0-9_-]{16,64})#/.exec(text || "");
-    if (page && page[1] !== claims.id) throw new Error("grafted");
+    if (!parts) throw new Error("malformed");
+    claims = await verifyToken(parts.token, material.keys);
   } catch (error) {
     return show("verdict-bad", t("notGenuine"), null);
   }
+  // A payload grafted onto another certificate's address: the phone would open one, this page check the other.
+  if (!sameCertificate(parts.publicId, claims)) return show("verdict-bad", t("grafted"), null);
   const entry = await sha256Hex(claims.id);
   const today = new Date().toISOString().slice(0, 10);
   if (material.revocations && material.revocations.r.includes(entry)) return show("verdict-bad", t("revoked"), claims);

@@ -11,6 +11,7 @@ const SHELL = [
   "{% static 'css/damane.css' %}",
   "{% static 'js/ui.js' %}",
   "{% static 'js/offline-verifier.js' %}",
+  "{% static 'js/qr-text.js' %}",
   "{% static 'js/vendor/jsQR.js' %}",
   "{% static 'img/logo.svg' %}",
   "{% url 'verification:keys' %}",

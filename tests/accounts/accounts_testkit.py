@@ -73,3 +73,43 @@ def registration_data(insured, **overrides):
 
 def register(client, insured, **overrides):
     return client.post("/register/", registration_data(insured, **overrides))
+
+
+# --- SMS backends named in settings.SMS_BACKEND (the worker builds its own) --------
+
+from accounts.sms.backends.base import BaseSmsBackend, SmsBackendError  # noqa: E402
+from accounts.sms.backends.locmem import LocmemBackend  # noqa: E402
+
+# Failures still to answer before the backends below send, reset by tests.
+FAILURES = {"left": 0}
+
+
+class BrokenBackend(BaseSmsBackend):
+    """A provider that refuses every message (it certainly did not take it)."""
+
+    name = "broken"
+
+    def send(self, *, to, body):
+        raise SmsBackendError("provider timed out")
+
+
+class FlakyBackend(LocmemBackend):
+    """Unreachable for the next ``FAILURES["left"]`` messages, then sends (to ``sms.outbox``)."""
+
+    name = "flaky"
+
+    def send(self, *, to, body):
+        if FAILURES["left"] > 0:
+            FAILURES["left"] -= 1
+            raise SmsBackendError("connection refused")
+        return super().send(to=to, body=body)
+
+
+class LostAnswerBackend(LocmemBackend):
+    """Takes the message, then the answer is lost (a read timeout): it did go."""
+
+    name = "lostanswer"
+
+    def send(self, *, to, body):
+        super().send(to=to, body=body)
+        raise SmsBackendError("read timed out", delivery_unknown=True)

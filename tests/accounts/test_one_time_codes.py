@@ -1,28 +1,23 @@
 """One-time SMS codes (SECURITY.md 1-5): HMAC storage, expiry, single use, tries, locks and send limits."""
 
+from contextlib import contextmanager
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts import codes, sms
-from accounts.errors import CodeExpired, CodeInvalid, CodeLocked, CodeTriesExhausted, SendRefused, SmsNotSent
+from accounts.errors import CodeExpired, CodeInvalid, CodeLocked, CodeTriesExhausted, SendRefused
 from accounts.models import OneTimeCode, SmsMessage, Throttle, User
-from accounts.sms.backends.base import BaseSmsBackend, SmsBackendError
-from tests.accounts.accounts_testkit import last_code
+from tests.accounts.accounts_testkit import FAILURES, last_code
 from tests.threads import run_in_threads
 
 ACTIVATION = OneTimeCode.Purpose.ACTIVATION
 LOGIN = OneTimeCode.Purpose.LOGIN
 PHONE = "+212612345601"
-
-
-class BrokenBackend(BaseSmsBackend):
-    name = "broken"
-
-    def send(self, *, to, body):
-        raise SmsBackendError("provider timed out")
 
 
 @pytest.fixture
@@ -42,6 +37,19 @@ def wrong(code):
 def send(user, purpose=ACTIVATION, phone=PHONE):
     codes.code_send(user=user, purpose=purpose, phone=phone)
     return last_code(phone)
+
+
+@contextmanager
+def worker_not_run_yet():
+    """The broker is slow: the task is not run yet when the request ends."""
+    with patch("accounts.tasks.send_code_sms.apply_async"):
+        yield
+
+
+def send_queued(user):
+    """A code whose SMS is queued and not yet sent (no worker has run)."""
+    with worker_not_run_yet():
+        return codes.code_send(user=user, purpose=ACTIVATION, phone=PHONE)
 
 
 def test_codes_are_six_digits():
@@ -171,16 +179,82 @@ def test_at_most_five_sends_an_hour_and_ten_a_day_per_number_across_accounts(use
         assert send(user, phone="+212612345699")
 
 
-def test_a_provider_failure_creates_no_code_uses_no_try_and_is_in_the_outbox(user):
-    with pytest.raises(SmsNotSent):
-        codes.code_send(user=user, purpose=ACTIVATION, phone=PHONE, backend=BrokenBackend())
-    assert not OneTimeCode.objects.exists()
+def test_a_provider_failure_leaves_no_usable_code_uses_no_try_and_is_in_the_outbox(user, settings):
+    previous = send(user)
+    settings.SMS_BACKEND = "tests.accounts.accounts_testkit.BrokenBackend"
+    with freeze_time(timezone.now() + timedelta(seconds=61)):
+        queued = codes.code_send(user=user, purpose=ACTIVATION, phone=PHONE)
+    queued.refresh_from_db()
+    assert queued.code_hmac == ""
+    assert codes.code_status(queued) == SmsMessage.Status.FAILED
     assert not Throttle.objects.filter(key=codes.account_key(user.pk)).exclude(failures=0).exists()
-    failed = SmsMessage.objects.get()
+    failed = SmsMessage.objects.get(pk=queued.sms_id)
     assert failed.status == SmsMessage.Status.FAILED
     assert failed.error == "provider timed out"
-    # A failed send does not hold back the next one.
-    assert send(user)
+    # The code sent before still works, and a failed send does not hold back the next one.
+    settings.SMS_BACKEND = "locmem"
+    with freeze_time(timezone.now() + timedelta(seconds=122)):
+        assert codes.code_send(user=user, purpose=ACTIVATION, phone=PHONE)
+    assert codes.code_verify(user=user, purpose=ACTIVATION, code=last_code())
+    with pytest.raises(CodeExpired):
+        codes.code_verify(user=user, purpose=ACTIVATION, code=previous)
+
+
+def test_a_queued_code_counts_against_the_limits_before_it_is_sent(user):
+    with worker_not_run_yet():
+        queued = codes.code_send(user=user, purpose=ACTIVATION, phone=PHONE)
+    assert SmsMessage.objects.get(pk=queued.sms_id).status == SmsMessage.Status.QUEUED
+    assert sms.outbox == []
+    with pytest.raises(SendRefused):
+        codes.code_send(user=user, purpose=ACTIVATION, phone=PHONE)
+
+
+def test_a_retried_send_never_sends_a_second_sms(user):
+    queued = send_queued(user)
+    assert codes.code_deliver(sms_id=queued.sms_id) == SmsMessage.Status.SENT
+    assert codes.code_deliver(sms_id=queued.sms_id) == SmsMessage.Status.SENT
+    assert len(sms.outbox) == 1
+    assert SmsMessage.objects.get().attempts == 1
+
+
+def test_a_provider_that_did_not_take_the_message_is_tried_again_and_the_code_then_works(user, settings):
+    settings.SMS_BACKEND = "tests.accounts.accounts_testkit.FlakyBackend"
+    FAILURES["left"] = 2
+    queued = send_queued(user)
+    for _ in range(2):
+        with pytest.raises(codes.SmsRetryLater):
+            codes.code_deliver(sms_id=queued.sms_id, final_attempt=False)
+        assert codes.code_status(OneTimeCode.objects.get()) == SmsMessage.Status.QUEUED
+    assert codes.code_deliver(sms_id=queued.sms_id, final_attempt=False) == SmsMessage.Status.SENT
+    assert len(sms.outbox) == 1
+    assert SmsMessage.objects.get().attempts == 3
+    assert codes.code_verify(user=user, purpose=ACTIVATION, code=last_code())
+
+
+def test_a_message_whose_answer_was_lost_is_not_sent_again_and_its_code_stays_valid(user, settings):
+    settings.SMS_BACKEND = "tests.accounts.accounts_testkit.LostAnswerBackend"
+    queued = send_queued(user)
+    assert codes.code_deliver(sms_id=queued.sms_id, final_attempt=False) == SmsMessage.Status.FAILED
+    assert codes.code_deliver(sms_id=queued.sms_id, final_attempt=False) == SmsMessage.Status.FAILED
+    assert len(sms.outbox) == 1
+    # It did arrive: the person can use it.
+    assert codes.code_verify(user=user, purpose=ACTIVATION, code=last_code())
+
+
+def test_a_message_left_sending_by_a_dead_worker_is_not_sent_again(user):
+    queued = send_queued(user)
+    SmsMessage.objects.filter(pk=queued.sms_id).update(status=SmsMessage.Status.SENDING)
+    assert codes.code_deliver(sms_id=queued.sms_id) == SmsMessage.Status.FAILED
+    assert sms.outbox == []
+    assert "delivery unknown" in SmsMessage.objects.get().error
+
+
+def test_a_rolled_back_send_queues_nothing(user):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        codes.code_send(user=user, purpose=ACTIVATION, phone=PHONE)
+        raise RuntimeError("the caller's transaction fails")
+    assert sms.outbox == []
+    assert not SmsMessage.objects.exists()
 
 
 @pytest.mark.postgres

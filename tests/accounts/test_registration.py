@@ -1,10 +1,13 @@
 """Registration (issue items 1, 6): the CNSS number / CIN pair, the declared phone, and answers that leak nothing."""
 
 import re
+from contextlib import contextmanager
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -221,3 +224,51 @@ def test_a_provider_failure_at_registration_says_so_and_costs_nothing(client, am
     client.post("/register/activate/resend/")
     assert len(sms.outbox) == 1
     assert client.post("/register/activate/", {"code": last_code()}).status_code == 302
+
+
+@contextmanager
+def work_done_in_the_request():
+    """What a registration does before it answers: password hashes, tasks enqueued, messages sent.
+
+    The hasher and the task queue are observed, not replaced: hashing happens as
+    usual, and enqueued tasks are recorded instead of run, as when a worker will
+    pick them up after the answer.
+    """
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    from accounts import tasks
+
+    work = {"hashes": 0, "tasks": []}
+    encode = Argon2PasswordHasher.encode
+
+    def counting_encode(self, password, salt):
+        work["hashes"] += 1
+        return encode(self, password, salt)
+
+    def later(task):
+        return lambda args=(), **options: work["tasks"].append(task.name)
+
+    with (
+        patch.object(Argon2PasswordHasher, "encode", counting_encode),
+        patch.object(tasks.send_code_sms, "apply_async", later(tasks.send_code_sms)),
+        patch.object(tasks.send_email, "apply_async", later(tasks.send_email)),
+    ):
+        yield work
+    work["sent"] = len(sms.outbox) + len(mail.outbox)
+
+
+def test_a_taken_email_and_a_free_one_cost_the_same_work_so_timing_tells_nothing(
+    amina, active_amina, salma, django_app_client
+):
+    """Issue 8: a taken address answered in 17 ms, a free one in 120 ms (hashing, the SMS)."""
+    sms.outbox.clear()
+    mail.outbox.clear()
+    with work_done_in_the_request() as taken:
+        assert register(django_app_client, salma, email="amina@example.ma").status_code == 302
+    Registration.objects.all().delete()
+    with work_done_in_the_request() as free:
+        assert register(Client(), salma, email="salma@example.ma").status_code == 302
+    assert Registration.objects.filter(user__insured=salma).count() == 1
+    # Both hash the password once and queue one message for a worker; neither sends anything itself.
+    assert taken == {"hashes": 1, "tasks": ["accounts.tasks.send_email"], "sent": 0}
+    assert free == {"hashes": 1, "tasks": ["accounts.tasks.send_code_sms"], "sent": 0}

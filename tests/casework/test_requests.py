@@ -155,3 +155,27 @@ def test_a_second_click_on_an_open_request_returns_the_same_request(client, moha
     correction_post(client, SimpleUploadedFile("a.png", PNG, content_type="image/png"))
     correction_post(client, SimpleUploadedFile("b.png", io.BytesIO(PNG).read(), content_type="image/png"))
     assert Case.objects.filter(kind=CaseKind.NAME_CORRECTION).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_formal_notice_request_emails_the_employer_through_the_outbox(mohamed, mailoutbox, settings):
+    from accounts.models import OutboundEmail
+    from casework.services import case_create
+    from registry.models import Employer
+
+    employer = Employer.objects.create(
+        affiliation_number="5678901", name="TRANSPORTS RAPIDES", city="TANGER", email="rh@transports.ma"
+    )
+    case = case_create(
+        insured=mohamed.insured,
+        kind=CaseKind.EMPLOYER_NOTICE,
+        employer=employer,
+        details={"missing_periods": ["2026-07", "2026-08"], "status": "arrears"},
+        message="",
+        actor=mohamed,
+    )
+    [email] = mailoutbox
+    assert email.to == ["rh@transports.ma"]
+    assert email.subject == "Formal notice: missing salary declarations (CNSS)"
+    assert "2026-07, 2026-08" in email.body and case.reference in email.body
+    assert OutboundEmail.objects.get().status == OutboundEmail.Status.SENT

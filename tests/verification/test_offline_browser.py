@@ -72,3 +72,47 @@ def test_a_revocation_synced_before_going_offline_is_shown_offline(
     load(page, live_server)
     context.set_offline(True)
     assert "Genuine, but revoked by the fund." in verify(page, qr_text)
+
+
+@pytest.fixture
+def other(certificate):
+    """Certificate B, issued before the browser starts (see browser_page)."""
+    from certificates.services import certificate_issue
+
+    return certificate_issue(insured=certificate.insured, kind="affiliation")
+
+
+def _grafted(qr_text, public_id):
+    address, payload = qr_text.split("#", 1)
+    return f"{address.rsplit('/', 1)[0]}/{public_id}#{payload}"
+
+
+def test_a_payload_grafted_onto_another_address_is_refused_offline(
+    certificate, other, qr_text, browser_page, live_server
+):
+    context, page = browser_page
+    load(page, live_server)
+    context.set_offline(True)
+    result = verify(page, _grafted(qr_text, other.public_id))
+    assert "names another certificate than its signed content" in result
+    assert certificate.number not in result
+    assert "Genuine and valid certificate." in verify(page, qr_text)
+
+
+def test_the_verify_page_opened_by_a_grafted_qr_code_says_not_genuine(
+    certificate, other, qr_text, browser_page, live_server
+):
+    _context, page = browser_page
+    payload = qr_text.split("#", 1)[1]
+    # What a phone opens: B's address, with A's payload in the fragment.
+    page.goto(f"{live_server.url}/verify/{other.public_id}#{payload}")
+    page.wait_for_selector("#qr-check:not([hidden])")
+    page.screenshot(path="/tmp/verify-grafted.png", full_page=True)  # noqa: S108 - for a person to look at
+    assert "Not genuine: altered QR code" in page.inner_text("main")
+    assert not page.is_visible("#certificate-verdict")
+    # The genuine code opens the genuine verdict, untouched.
+    page.goto(f"{live_server.url}/verify/{certificate.public_id}#{payload}")
+    page.wait_for_selector("#certificate-verdict")
+    page.wait_for_load_state("networkidle")
+    assert page.is_visible("#certificate-verdict") and not page.is_visible("#qr-check")
+    assert "Genuine and valid certificate" in page.inner_text("main")

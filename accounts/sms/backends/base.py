@@ -1,5 +1,16 @@
 class SmsBackendError(Exception):
-    """The provider refused the message or could not be reached."""
+    """The provider refused the message or could not be reached.
+
+    ``retryable``: the message certainly did not go and a later try may succeed
+    (provider unreachable, overloaded). ``delivery_unknown``: the provider may
+    have taken the message before the answer was lost (read timeout); sending
+    again could deliver it twice, so it is never retried.
+    """
+
+    def __init__(self, message: str = "", *, retryable: bool = True, delivery_unknown: bool = False):
+        super().__init__(message)
+        self.delivery_unknown = delivery_unknown
+        self.retryable = retryable and not delivery_unknown
 
 
 class BaseSmsBackend:

@@ -8,10 +8,12 @@ transport boundary.
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from requests import RequestException
+from requests import ConnectionError as RequestsConnectionError
+from requests import ConnectTimeout, RequestException, Timeout
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from accounts.sms.backends.base import BaseSmsBackend, SmsBackendError
 
@@ -41,7 +43,32 @@ class TwilioBackend(BaseSmsBackend):
         try:
             message = self.client.messages.create(**params)
         except TwilioRestException as exc:
-            raise SmsBackendError(f"Twilio answered HTTP {exc.status}, error {exc.code}: {exc.msg}") from exc
-        except (RequestException, TwilioException, OSError) as exc:
+            # Overloaded or failing: try again later. Any other refusal (a bad
+            # number, a blocked account) would be refused again.
+            retryable = exc.status == 429 or exc.status >= 500
+            raise SmsBackendError(
+                f"Twilio answered HTTP {exc.status}, error {exc.code}: {exc.msg}", retryable=retryable
+            ) from exc
+        except RequestException as exc:
+            raise SmsBackendError(
+                f"Twilio unreachable: {exc.__class__.__name__}: {exc}", delivery_unknown=not never_connected(exc)
+            ) from exc
+        except (TwilioException, OSError) as exc:
             raise SmsBackendError(f"Twilio unreachable: {exc.__class__.__name__}: {exc}") from exc
         return message.sid
+
+
+def never_connected(exc: RequestException) -> bool:
+    """True when the request never reached Twilio (so the SMS certainly did not go).
+
+    A connection that could not be opened is safe to try again; a timeout or a
+    reset once the request was on its way is not: Twilio may have taken it.
+    """
+    if isinstance(exc, ConnectTimeout):
+        return True
+    if isinstance(exc, Timeout):
+        return False
+    if isinstance(exc, RequestsConnectionError):
+        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+        return isinstance(reason, NewConnectionError)
+    return False

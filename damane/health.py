@@ -1,0 +1,126 @@
+"""Liveness and readiness (django-health-check), for load balancers and orchestrators.
+
+``/health/live/`` says the process answers, and nothing else: a failing
+dependency must not get every web process restarted. ``/health/ready/`` says
+whether this process can serve: the database, Redis (rate limits), the broker,
+the signing key (readable, its certificate valid for 30 more days) and, when one
+is configured, the timestamp authority. It answers 503 when one fails, so the
+balancer stops sending traffic until it recovers. No answer names a path, a
+key or a host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable, ServiceWarning
+from health_check.views import HealthCheckView
+
+# A signing certificate this close to its end is an incident to handle now.
+CERTIFICATE_MARGIN = datetime.timedelta(days=30)
+
+
+@dataclasses.dataclass
+class Broker(HealthCheck):
+    """The Celery broker accepts a connection (skipped when tasks run in-process)."""
+
+    timeout = datetime.timedelta(seconds=2)
+
+    def run(self):
+        from damane.celery import app
+
+        if app.conf.task_always_eager:
+            return
+        try:
+            with app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+                client = getattr(connection.default_channel, "client", None)
+                if client is not None:
+                    client.ping()
+        except Exception as exc:  # kombu and redis errors alike: the broker is not there
+            raise ServiceUnavailable(f"broker unreachable ({exc.__class__.__name__})") from exc
+
+
+@dataclasses.dataclass
+class SigningKey(HealthCheck):
+    """The document-signing key and certificate load, and the certificate is valid for 30 more days."""
+
+    def run(self):
+        from certificates.signing import load_signing_material
+
+        try:
+            material = load_signing_material()
+        except Exception as exc:  # unreadable, missing, wrong passphrase, mismatched pair
+            raise ServiceUnavailable(f"signing key unusable ({exc.__class__.__name__})") from exc
+        left = material.certificate.not_valid_after_utc - timezone.now()
+        if left < datetime.timedelta(0):
+            raise ServiceUnavailable("signing certificate expired")
+        if left < CERTIFICATE_MARGIN:
+            raise ServiceUnavailable(f"signing certificate expires in {left.days} days")
+        if material.certificate.not_valid_before_utc > timezone.now():
+            raise ServiceWarning("signing certificate not yet valid")
+
+
+@dataclasses.dataclass
+class TimestampAuthority(HealthCheck):
+    """The RFC 3161 TSA answers a timestamp request (skipped when none is configured)."""
+
+    async def run(self):
+        from certificates.signing import _default_timestamper
+
+        stamper = _default_timestamper()
+        if stamper is None:
+            return
+        try:
+            await stamper.async_dummy_response("sha256")
+        except Exception as exc:  # network errors and refusals alike
+            raise ServiceUnavailable(f"timestamp authority unreachable ({exc.__class__.__name__})") from exc
+
+    @property
+    def timeout(self):
+        return datetime.timedelta(seconds=settings.DAMANE_TSA_TIMEOUT_SECONDS)
+
+
+class ReadinessView(HealthCheckView):
+    checks = (
+        "health_check.checks.Database",
+        "health_check.checks.Cache",
+        "damane.health.Broker",
+        "damane.health.SigningKey",
+        "damane.health.TimestampAuthority",
+    )
+
+    async def get(self, request, *args, **kwargs):
+        with self.get_executor() as executor:
+            self.results = await asyncio.gather(*(check.get_result(executor) for check in self.get_checks()))
+        # Not ready is "come back later" for a balancer, not a server error.
+        return self.render_to_response_json(503 if any(result.error for result in self.results) else 200)
+
+    def render_to_response_json(self, status):
+        return JsonResponse(
+            {
+                "status": "ok" if status == 200 else "unavailable",
+                "checks": {
+                    type(result.check).__name__: "ok" if not result.error else str(result.error)
+                    for result in self.results
+                },
+            },
+            status=status,
+        )
+
+
+readiness = ReadinessView.as_view()
+
+
+@never_cache
+@require_GET
+def liveness(request):
+    return JsonResponse({"status": "ok"})

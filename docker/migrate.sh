@@ -1,0 +1,14 @@
+#!/bin/sh
+# The one-shot "migrate" job: schema migrations, once per deploy, before web and
+# worker start (docker-compose.yml). A development signing key and the demo data
+# only when explicitly asked for: production mounts the fund's key and certificate.
+set -e
+python manage.py migrate --noinput
+if [ "${DAMANE_DEV_SIGNING:-false}" = "true" ]; then
+  if python manage.py init_signing --dry-run | grep -q ": create$"; then
+    python manage.py init_signing
+  fi
+fi
+if [ "${DAMANE_SEED_DEMO:-false}" = "true" ]; then
+  python manage.py seed_demo
+fi

@@ -1,0 +1,281 @@
+"""Throwaway PostgreSQL and Redis servers, on free ports in temporary directories.
+
+Used twice: by ``bin/test`` when no server answers and no URL is set (issue 14),
+and by the fault tests, which stop and restart their own servers — never the
+machine's (tests/test_faults.py). Process management is pytest-postgresql's and
+pytest-redis's executors (mirakuru); this module finds the binaries, picks the
+ports and directories, and cleans up.
+
+    python -m tests.servers -- bin/test -q     # run a command with throwaway servers as needed
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+APT_PACKAGES = {"postgres": "postgresql", "redis": "redis-server"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def find_pg_ctl() -> str | None:
+    """``pg_ctl`` from PATH or from Debian's ``postgresql`` package (not on PATH), newest first."""
+    override = os.environ.get("DAMANE_PG_CTL")
+    if override is not None:
+        return override if os.access(override, os.X_OK) else None
+    found = shutil.which("pg_ctl")
+    if found:
+        return found
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    return candidates[-1] if candidates else None
+
+
+def find_redis_server() -> str | None:
+    override = os.environ.get("DAMANE_REDIS_SERVER")
+    if override is not None:
+        return override if os.access(override, os.X_OK) else None
+    return shutil.which("redis-server")
+
+
+def install_hint(missing: list[str]) -> str:
+    packages = " ".join(APT_PACKAGES[name] for name in missing)
+    return (
+        f"bin/test needs PostgreSQL and Redis: none answers and {', '.join(missing)} cannot be started here. "
+        f"Run: sudo apt-get install -y {packages}   (or: docker compose up -d db redis, then "
+        "DATABASE_URL=postgres://damane:damane@127.0.0.1:5432/damane REDIS_URL=redis://127.0.0.1:6379/15 bin/test)"
+    )
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+
+def _as_postgres_user(pg_ctl: str, directory: Path) -> str:
+    """PostgreSQL refuses to run as root: as root, a wrapper runs pg_ctl as the ``postgres`` user."""
+    if os.geteuid() != 0:
+        return pg_ctl
+    try:
+        account = pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise RuntimeError("running as root needs a 'postgres' user (Debian's postgresql package creates it)") from exc
+    os.chown(directory, account.pw_uid, account.pw_gid)
+    wrapper = directory / "pg_ctl"
+    wrapper.write_text(f'#!/bin/sh\nexec runuser -u postgres -- "{pg_ctl}" "$@"\n')
+    wrapper.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    return str(wrapper)
+
+
+def wait_for_postgres(port: int, timeout: float = 60) -> None:
+    """Until the server takes queries: it accepts connections a moment before ("starting up")."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=2):
+                return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@dataclass
+class PostgresServer:
+    executor: object
+    port: int
+    directory: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/test"
+
+    def stop(self) -> None:
+        self.executor.stop()
+
+    def start(self) -> None:
+        self.executor.start()
+        wait_for_postgres(self.port)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@contextlib.contextmanager
+def throwaway_postgres(pg_ctl: str | None = None) -> Iterator[PostgresServer]:
+    """A PostgreSQL server (trust authentication, user ``postgres``) for as long as the block runs."""
+    from pytest_postgresql.executors.proc import PostgreSQLExecutor
+
+    pg_ctl = pg_ctl or find_pg_ctl()
+    if not pg_ctl:
+        raise FileNotFoundError(install_hint(["postgres"]))
+    directory = Path(tempfile.mkdtemp(prefix="damane-pg-"))
+    port = free_port()
+    executable = _as_postgres_user(pg_ctl, directory)
+    executor = PostgreSQLExecutor(
+        executable=executable,
+        host="127.0.0.1",
+        port=port,
+        datadir=str(directory / "data"),
+        unixsocketdir=str(directory),
+        logfile=str(directory / "postgresql.log"),
+        startparams="-w",
+        dbname="test",
+        # Durability is not what a throwaway server is for: the suite runs faster.
+        postgres_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+    )
+    server = PostgresServer(executor, port, directory)
+    try:
+        if os.geteuid() == 0:
+            # initdb runs as postgres: it must be able to create the data directory.
+            (directory / "data").mkdir()
+            account = pwd.getpwnam("postgres")
+            os.chown(directory / "data", account.pw_uid, account.pw_gid)
+            (directory / "data").chmod(0o700)
+        server.start()
+        yield server
+    finally:
+        with contextlib.suppress(Exception):
+            executor.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# --- Redis ----------------------------------------------------------------------------
+
+
+@dataclass
+class RedisServer:
+    executor: object
+    port: int
+    directory: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.executor.stop()
+
+    def start(self) -> None:
+        self.executor.start()
+
+
+@contextlib.contextmanager
+def throwaway_redis(redis_server: str | None = None) -> Iterator[RedisServer]:
+    """A Redis server that writes nothing to disk, for as long as the block runs."""
+    from pytest_redis.executor.process import RedisExecutor
+
+    redis_server = redis_server or find_redis_server()
+    if not redis_server:
+        raise FileNotFoundError(install_hint(["redis"]))
+    directory = Path(tempfile.mkdtemp(prefix="damane-redis-"))
+    port = free_port()
+    executor = RedisExecutor(
+        executable=redis_server,
+        databases=16,
+        redis_timeout=30,
+        loglevel="warning",
+        host="127.0.0.1",
+        port=port,
+        save="",
+        appendonly="no",
+        datadir=directory,
+    )
+    try:
+        executor.start()
+        yield RedisServer(executor, port, directory)
+    finally:
+        with contextlib.suppress(Exception):
+            executor.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# --- bin/test: servers as needed, then the command ---------------------------------------
+
+
+def _probe(name: str, default: str) -> tuple[str, int]:
+    host, port = os.environ.get(name, default).rsplit(":", 1)
+    return host, int(port)
+
+
+def needed(environ: dict) -> list[str]:
+    """Which throwaway servers a run needs: no URL set and nothing answering on the default port."""
+    wanted = []
+    if not environ.get("DATABASE_URL") and not answers(*_probe("DAMANE_PROBE_POSTGRES", "127.0.0.1:5432")):
+        wanted.append("postgres")
+    if not environ.get("REDIS_URL") and not answers(*_probe("DAMANE_PROBE_REDIS", "127.0.0.1:6379")):
+        wanted.append("redis")
+    return wanted
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run, after --")
+    args = parser.parse_args(argv)
+    command = [c for c in args.command if c != "--"] or ["true"]
+    wanted = needed(os.environ)
+    missing = [
+        name
+        for name in wanted
+        if (name == "postgres" and not find_pg_ctl()) or (name == "redis" and not find_redis_server())
+    ]
+    if missing:
+        print(install_hint(missing), file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+
+    def stop_on_term(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop_on_term)
+    with contextlib.ExitStack() as stack:
+        if "postgres" in wanted:
+            postgres = stack.enter_context(throwaway_postgres())
+            env["DATABASE_URL"] = postgres.url
+            print(f"==> throwaway PostgreSQL on port {postgres.port} (stops with the run)", file=sys.stderr)
+        if "redis" in wanted:
+            redis = stack.enter_context(throwaway_redis())
+            env["REDIS_URL"] = redis.url.removesuffix("/0") + "/15"
+            print(f"==> throwaway Redis on port {redis.port} (stops with the run)", file=sys.stderr)
+        child = subprocess.Popen(command, env=env)
+        try:
+            return child.wait()
+        except (KeyboardInterrupt, SystemExit):
+            # Ctrl-C reached the child too; give it a moment to finish its own cleanup.
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+            raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

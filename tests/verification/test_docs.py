@@ -1,0 +1,34 @@
+"""docs/verification.md is what integrators build verifiers from: its example must verify as documented."""
+
+import json
+import re
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
+
+from certificates.qrpayload import b64url_decode, split_qr_text, verify_payload
+from certificates.services import NUMBER_PREFIXES
+
+DOC = (Path(settings.BASE_DIR) / "docs" / "verification.md").read_text()
+
+
+def test_the_documented_qr_text_verifies_with_the_documented_key_and_names_one_certificate():
+    jwks = json.loads(re.search(r'```json\n(\{"keys": .*?)\n```', DOC, re.S).group(1))
+    (jwk,) = jwks["keys"]
+    public = ec.EllipticCurvePublicNumbers(
+        int.from_bytes(b64url_decode(jwk["x"]), "big"), int.from_bytes(b64url_decode(jwk["y"]), "big"), ec.SECP256R1()
+    ).public_key()
+    text = re.search(r"^https://damane\.cnss\.ma/verify/\S+$", DOC, re.M).group(0)
+    public_id, token = split_qr_text(text)
+    claims = verify_payload(token, {jwk["kid"]: public})
+    assert claims["id"] == public_id
+    assert claims["n"].startswith(NUMBER_PREFIXES["employment"] + "-")
+    assert f'"n":"{claims["n"]}"' in DOC  # the claims shown decoded are the ones signed
+    assert f"{len(text)} characters" in DOC
+
+
+def test_the_doc_shows_real_certificate_numbers_and_no_stale_routing_note():
+    numbers = re.findall(r"\b([A-Z]{2,4})-\d{4}-\d{8}\b", DOC)
+    assert numbers and set(numbers) <= set(NUMBER_PREFIXES.values())
+    assert "not yet routed" not in DOC and "Open points" not in DOC
