@@ -79,7 +79,7 @@ def test_the_printed_qr_code_decodes_from_a_100_dpi_scan_and_after_a_1_px_blur(k
     page = Image.open(tmp_path / "page.png").convert("L")
     for image in (page, page.filter(ImageFilter.GaussianBlur(1)), page.filter(ImageFilter.BoxBlur(1))):
         found = [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
-        assert found == [url]
+        assert found and set(found) == {url}
 
 
 def test_a_changed_claim_fails_verification(issued):
