@@ -76,6 +76,10 @@ def sms_body(purpose: str, code: str) -> str:
     minutes = settings.DAMANE_OTP_TTL_SECONDS // 60
     if purpose == OneTimeCode.Purpose.ACTIVATION:
         text = _("Damane: your activation code is %(code)s. It is valid %(minutes)d minutes. Never share it.")
+    elif purpose == OneTimeCode.Purpose.RECOVERY:
+        text = _(
+            "Damane: your code to choose a new password is %(code)s. It is valid %(minutes)d minutes. Never share it."
+        )
     else:
         text = _("Damane: your code is %(code)s. It is valid %(minutes)d minutes. Never share it.")
     return text % {"code": code, "minutes": minutes}

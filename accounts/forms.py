@@ -74,6 +74,13 @@ class RegistrationForm(forms.Form):
         return cleaned
 
 
+class RecoveryStartForm(forms.Form):
+    cnss_number = RegistrationForm.base_fields["cnss_number"]
+    cin = RegistrationForm.base_fields["cin"]
+    clean_cnss_number = RegistrationForm.clean_cnss_number
+    clean_cin = RegistrationForm.clean_cin
+
+
 class ActivationForm(forms.Form):
     code = IdentifierField(
         label=_("Code received by SMS"),
@@ -153,8 +160,30 @@ class EmailChangeForm(CurrentPasswordMixin, forms.Form):
         return self.check_current_password(self.user, self.cleaned_data["current_password"])
 
 
-class InsuredPasswordChangeForm(CurrentPasswordMixin, PasswordChangeForm):
+class PlainNewPasswordMixin:
+    """Django's two new-password fields, with our labels, hints and messages (complete in every language)."""
+
+    error_messages = {"password_mismatch": _("The two passwords are not the same. Type the same password twice.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        first, second = self.fields["new_password1"], self.fields["new_password2"]
+        first.label = _("New password")
+        first.help_text = _("At least 12 characters. A phrase of several words is easy to remember.")
+        first.error_messages = {**first.error_messages, "required": _("Enter a new password.")}
+        second.label = _("New password again")
+        second.help_text = _("Type the same password again, to avoid a mistake.")
+        second.error_messages = {**second.error_messages, "required": _("Type the new password again.")}
+
+
+class InsuredPasswordChangeForm(CurrentPasswordMixin, PlainNewPasswordMixin, PasswordChangeForm):
     """Django's form, with the current password counted like a login and a service doing the change."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        old = self.fields["old_password"]
+        old.label = _("Current password")
+        old.error_messages = {**old.error_messages, "required": _("Enter your current password.")}
 
     @sensitive_variables("old_password")
     def clean_old_password(self):
@@ -178,6 +207,23 @@ class InsuredPasswordResetForm(PasswordResetForm):
             send_notice(to=user.email, template="password_reset", language=user.language, user=user)
 
 
-class ResetSetPasswordForm(SetPasswordForm):
+class ResetSetPasswordForm(PlainNewPasswordMixin, SetPasswordForm):
     def save(self, commit=True):
         return services.password_change(user=self.user, new_password=self.cleaned_data["new_password1"])
+
+
+class RecoveryCodeForm(ActivationForm):
+    new_password = _password_field(
+        _("New password"), help_text=_("At least 12 characters. A phrase of several words is easy to remember.")
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.pop("autofocus", None)
+
+    @sensitive_variables("password")
+    def clean_new_password(self):
+        password = self.cleaned_data["new_password"]
+        password_validation.validate_password(password, self.user)
+        return password

@@ -166,6 +166,7 @@ class OneTimeCode(models.Model):
         ACTIVATION = "activation", _("account activation")
         LOGIN = "login", _("login")
         PHONE_CHANGE = "phone_change", _("phone change")
+        RECOVERY = "recovery", _("account recovery")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="one_time_codes")
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)

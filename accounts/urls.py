@@ -14,6 +14,8 @@ urlpatterns = [
     path("me/email/", views.email_change, name="email_change"),
     path("me/password/", views.password_change, name="password_change"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sms/", views.recovery_start, name="recovery_start"),
+    path("password-reset/sms/code/", views.recovery_code, name="recovery_code"),
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password-reset/<uidb64>/<token>/",

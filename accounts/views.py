@@ -1,3 +1,5 @@
+import contextlib
+import math
 import time
 from decimal import Decimal
 
@@ -18,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import codes, services
 from accounts.codes import code_status
 from accounts.errors import AccountError, CodeInvalid, CodeTriesExhausted, SendRefused
 from accounts.forms import (
@@ -27,11 +29,13 @@ from accounts.forms import (
     InsuredPasswordChangeForm,
     InsuredPasswordResetForm,
     LoginForm,
+    RecoveryCodeForm,
+    RecoveryStartForm,
     RegistrationForm,
     ResetSetPasswordForm,
 )
 from accounts.middleware import mark_login
-from accounts.models import Registration, SmsMessage
+from accounts.models import Registration, SmsMessage, User
 from damane.access import client_ip, insured_required
 from damane.ratelimit import hit, peek, ratelimit, ratelimited_response
 from declarations.models import DeclarationLine
@@ -40,6 +44,7 @@ from declarations.status import expected_period, statuses_for_employers
 
 INSURED_BACKEND = "accounts.backends.InsuredBackend"
 SESSION_ACTIVATION = "damane_activation"
+SESSION_RECOVERY = "damane_recovery"
 
 
 def _account_posts():
@@ -149,7 +154,12 @@ def activate(request):
                 mark_login(request)
                 messages.success(request, _("Your account is active. Welcome to Damane."))
                 return redirect("accounts:dashboard")
-    context = {"form": form, "phone_masked": state["phone"], "sms_status": _sms_status(state)}
+    context = {
+        "form": form,
+        "phone_masked": state["phone"],
+        "sms_status": _sms_status(state),
+        "resend_wait": _resend_wait(state),
+    }
     return render(request, "accounts/activate.html", context)
 
 
@@ -166,6 +176,16 @@ def _sms_status(state) -> str:
         return SmsMessage.Status.QUEUED if queued else SmsMessage.Status.SENT
     latest = registration.codes.select_related("sms").order_by("-pk").first()
     return code_status(latest)
+
+
+def _resend_wait(state) -> int:
+    """Seconds before "send a new code" can work, for the countdown (0: now)."""
+    registration = _open_registration(state)
+    if registration is None:
+        sent_at = state.get("decoy_sent_at") or 0
+        return max(0, int(sent_at) + settings.DAMANE_SMS_MIN_INTERVAL_SECONDS - int(time.time()))
+    next_at = codes.next_send_at(registration.user.insured.phone)
+    return max(0, math.ceil((next_at - timezone.now()).total_seconds())) if next_at else 0
 
 
 @never_cache
@@ -315,6 +335,64 @@ def password_change(request):
         messages.success(request, _("Your password was changed. We sent a notice to your e-mail address."))
         return redirect("accounts:dashboard")
     return render(request, "accounts/password_change.html", {"form": form})
+
+
+# --- Account recovery by SMS (no e-mail access) -----------------------------------------
+
+
+@never_cache
+@account_ratelimit
+@require_http_methods(["GET", "POST"])
+def recovery_start(request):
+    """CNSS number and CIN; a code goes to the employer-declared phone. One answer whether or not they match."""
+    form = RecoveryStartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.recovery_account(cnss_number=form.cleaned_data["cnss_number"], cin=form.cleaned_data["cin"])
+        state = {"user": user.pk if user else None, "sent_at": time.time(), "tries": 0}
+        if user is not None:
+            # A refused or failed send says nothing here: a different page for a
+            # known pair would tell a stranger that the pair has an account. The
+            # outbox keeps the failure; the next page's countdown says when to retry.
+            with contextlib.suppress(AccountError):
+                services.recovery_start(user=user)
+        request.session[SESSION_RECOVERY] = state
+        return redirect("accounts:recovery_code")
+    return render(request, "accounts/recovery_start.html", {"form": form})
+
+
+@never_cache
+@sensitive_post_parameters("new_password")
+@account_ratelimit
+@require_http_methods(["GET", "POST"])
+def recovery_code(request):
+    state = request.session.get(SESSION_RECOVERY)
+    if not state:
+        return redirect("accounts:recovery_start")
+    user = User.objects.select_related("insured").filter(pk=state["user"]).first() if state.get("user") else None
+    form = RecoveryCodeForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        if user is None:
+            # Nothing was sent: answer as a wrong code would, and die after as many tries.
+            state["tries"] = state.get("tries", 0) + 1
+            request.session.modified = True
+            exhausted = state["tries"] >= settings.DAMANE_OTP_MAX_TRIES_PER_CODE
+            form.add_error("code", str(CodeTriesExhausted() if exhausted else CodeInvalid()))
+        else:
+            try:
+                services.recovery_complete(
+                    user=user,
+                    code=form.cleaned_data["code"],
+                    new_password=form.cleaned_data["new_password"],
+                    ip_address=client_ip(request) or None,
+                )
+            except AccountError as exc:
+                form.add_error("code", str(exc))
+            else:
+                request.session.pop(SESSION_RECOVERY, None)
+                messages.success(request, _("Your new password is saved. Log in with it now."))
+                return redirect("accounts:login")
+    wait = max(0, int(state.get("sent_at") or 0) + settings.DAMANE_SMS_MIN_INTERVAL_SECONDS - int(time.time()))
+    return render(request, "accounts/recovery_code.html", {"form": form, "resend_wait": wait})
 
 
 # --- Password reset by e-mail link ---------------------------------------------------------

@@ -459,6 +459,7 @@ def _render_request(request, case: Case, close_form):
             "employer_status": employer_status,
             "identity_changes": case.identity_changes.select_related("proposed_by", "decided_by"),
             "close_form": close_form,
+            "page_has_errors": bool(close_form.errors),
             "can_propose": case.is_open and case.kind in (CaseKind.NAME_CORRECTION, CaseKind.ID_UPDATE),
             "agency": dict(AGENCIES).get(case.details.get("agency"), case.details.get("agency")),
             "country": dict(TREATY_COUNTRIES).get(case.details.get("country"), case.details.get("country")),

@@ -39,7 +39,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from certificates.qrpayload import qr_claims, qr_url, sign_payload
+    from certificates.qrpayload import qr_claims, qr_url, sign_qr_payload
     from certificates.rendering import render_certificate_pdf
     from certificates.samples import all_samples
     from certificates.signing import sign_pdf
@@ -57,7 +57,7 @@ def main() -> None:
 
     def issue(i: int) -> bytes:
         snapshot = samples[i % len(samples)]
-        token = sign_payload(qr_claims(snapshot))
+        token = sign_qr_payload(qr_claims(snapshot))
         return sign_pdf(render_certificate_pdf(snapshot, qr_payload_url=qr_url(snapshot.public_id, token)))
 
     rows = []

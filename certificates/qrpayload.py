@@ -50,6 +50,10 @@ from certificates.rules import (
 from certificates.signing import QR_CURRENT_FILE, SigningError, ensure_dev_material, key_id
 
 PREFIX = "DMN1"
+# Certificate QR codes since issue 11: positional claims and a short key id, so
+# that the symbol is a low QR version (docs/verification.md, "DMN2").
+QR_PREFIX = "DMN2"
+QR_KID_LENGTH = 8
 # One letter per kind in the payload: short, and stable if a kind is renamed.
 KIND_CODES = {
     EMPLOYMENT: "E",
@@ -63,8 +67,10 @@ KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 # Longest token accepted: refuses oversized input before any decoding.
 MAX_TOKEN_LENGTH = 2048
 _TOKEN_RE = re.compile(
-    r"^DMN(?P<version>[0-9]+)\.(?P<kid>[0-9a-f]{16})\.(?P<claims>[A-Za-z0-9_-]+)\.(?P<sig>[A-Za-z0-9_-]{86})$"
+    r"^DMN(?P<version>[0-9]+)\.(?P<kid>[0-9a-f]{8}|[0-9a-f]{16})\.(?P<claims>[A-Za-z0-9_-]+)\.(?P<sig>[A-Za-z0-9_-]{86})$"
 )
+# Where each claim sits in a DMN2 array; dates are written YYYYMMDD as numbers.
+QR_FIELDS = ("id", "k", "n", "h", "i", "u")
 
 
 class PayloadError(ValueError):
@@ -232,9 +238,48 @@ def sign_payload(claims: dict[str, Any]) -> str:
     return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
+def qr_compact(claims: dict[str, Any]) -> bytes:
+    """The DMN2 claims: a JSON array in ``QR_FIELDS`` order, dates as YYYYMMDD numbers, no key facts."""
+    values = [claims[name] for name in QR_FIELDS]
+    values[4] = int(values[4].replace("-", ""))
+    values[5] = int(values[5].replace("-", ""))
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _qr_expand(raw: bytes) -> dict[str, Any]:
+    values = json.loads(raw.decode("utf-8"))
+    if not isinstance(values, list) or len(values) != len(QR_FIELDS):
+        raise ValueError("not a DMN2 claims array")
+    for position in (4, 5):
+        day = str(values[position])
+        if len(day) != 8 or not day.isdigit():
+            raise ValueError("not a DMN2 date")
+        values[position] = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+    return dict(zip(QR_FIELDS, values, strict=True))
+
+
+def sign_qr_payload(claims: dict[str, Any]) -> str:
+    """The token printed in a certificate's QR code: ``DMN2.<kid8>.<claims array>.<signature>``.
+
+    The same ES256 signature as DMN1 over fewer bytes: the symbol drops from QR
+    version 14-17 to 10-12 at error correction M, so it still decodes from a
+    100 dpi scan or a blurred photocopy. The key facts stay on the verify page.
+    """
+    kid, key = current_qr_key()
+    signing_input = f"{QR_PREFIX}.{kid[:QR_KID_LENGTH]}.{b64url(qr_compact(claims))}"
+    r, s = decode_dss_signature(key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
 def payload_key_id(token: str) -> str:
+    """The full id of the key that signed ``token`` (DMN2 prints only its first 8 hex digits)."""
     match = _TOKEN_RE.match(token or "")
-    return match.group("kid") if match else ""
+    if not match:
+        return ""
+    kid = match.group("kid")
+    if len(kid) == 16:
+        return kid
+    return next((key_id for key_id in sorted(qr_public_keys()) if key_id.startswith(kid)), kid)
 
 
 def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey] | None = None) -> dict[str, Any]:
@@ -248,12 +293,16 @@ def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey]
     match = _TOKEN_RE.match(token)
     if not match:
         raise PayloadError("malformed", "not a certificate QR payload")
-    if match.group("version") != PREFIX[3:]:
-        raise PayloadError("unsupported_version", f"unsupported payload version DMN{match.group('version')}")
+    version, kid = match.group("version"), match.group("kid")
+    if version not in (PREFIX[3:], QR_PREFIX[3:]):
+        raise PayloadError("unsupported_version", f"unsupported payload version DMN{version}")
+    if len(kid) != (QR_KID_LENGTH if version == QR_PREFIX[3:] else 16):
+        raise PayloadError("malformed", "not a certificate QR payload")
     keys = qr_public_keys() if public_keys is None else public_keys
-    public = keys.get(match.group("kid"))
+    # DMN2 names a key by the first 8 hex digits of its id.
+    public = next((key for key_id, key in keys.items() if key_id.startswith(kid)), None)
     if public is None:
-        raise PayloadError("unknown_key", f"unknown key id {match.group('kid')}")
+        raise PayloadError("unknown_key", f"unknown key id {kid}")
     try:
         raw = b64url_decode(match.group("sig"))
         claims_bytes = b64url_decode(match.group("claims"))
@@ -268,8 +317,9 @@ def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey]
     except InvalidSignature as exc:
         raise PayloadError("bad_signature", "the signature does not match") from exc
     try:
-        claims = json.loads(claims_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        expand = _qr_expand if version == QR_PREFIX[3:] else lambda raw: json.loads(raw.decode("utf-8"))
+        claims = expand(claims_bytes)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise PayloadError("malformed", "signed claims are not JSON") from exc
     if not isinstance(claims, dict):
         raise PayloadError("malformed", "signed claims are not an object")

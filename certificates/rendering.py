@@ -37,11 +37,14 @@ MARGIN_SIDE = 42.0
 MARGIN_BOTTOM = 26.0
 # The validation band (QR code, dates, signature) sits in the bottom margin, so
 # the flowing text can never run under it.
-BAND_HEIGHT = 146.0
+BAND_HEIGHT = 158.0
 SIGNATURE_WIDTH = 190.0
 SIGNATURE_HEIGHT = 70.0
 SIGNATURE_BOTTOM = 14.0  # from the bottom of the band
-QR_SIZE = 104.0
+# Version 10-12 symbols (DMN2) at this size have modules of 0.7 mm and a quiet zone
+# of 4 modules below (the address under it starts 7 pt lower): they decode
+# from a 100 dpi scan, also blurred by one pixel (tests/certificates/test_qr.py).
+QR_SIZE = 128.0
 YEARS_PER_COLUMN = 14
 
 SIGNATURE_BOX = (
@@ -50,9 +53,13 @@ SIGNATURE_BOX = (
     PAGE_WIDTH - MARGIN_SIDE,
     MARGIN_BOTTOM + SIGNATURE_BOTTOM + SIGNATURE_HEIGHT,
 )
-# Archival profile: PDF/A-2b allows the PAdES (ETSI.CAdES.detached) signature
-# that signing.py appends as an incremental update; PDF/A-1 does not.
-PDF_VARIANT = "pdf/a-2b"
+# Archival profile: PDF/A-2 allows the PAdES (ETSI.CAdES.detached) signature
+# that signing.py appends as an incremental update; PDF/A-1 does not. Level A
+# ("accessible") is level B plus a tagged structure and Unicode text: screen
+# readers get headings, tables and reading order, and every image needs an alt
+# text. WeasyPrint writes one variant at a time, so PDF/UA is not claimed
+# besides PDF/A; the tags are the same.
+PDF_VARIANT = "pdf/a-2a"
 
 FUND_NAME_FR = "Caisse Nationale de Sécurité Sociale"
 FUND_NAME_AR = "الصندوق الوطني للضمان الاجتماعي"
@@ -131,8 +138,11 @@ def _year_columns(years: list) -> list[list]:
 def _kind_context(snapshot: CertificateSnapshot) -> dict:
     facts = snapshot.facts
     if snapshot.kind == ANNUAL_SALARY:
+        months = _salary_months(facts)
         return {
-            "salary_months": _salary_months(facts),
+            "salary_months": months,
+            # Lines printed, a month without declaration counting as one: the template tightens past 12.
+            "salary_row_count": sum(max(1, len(month["rows"])) for month in months),
             "ceiling": facts.get("ceiling", settings.DAMANE_SALARY_CEILING_CENTIMES),
         }
     if snapshot.kind == DECLARED_DAYS:

@@ -16,6 +16,7 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from damane.formats import month_label, short_date
 from declarations.periods import Period
 from declarations.status import IN_ARREARS, ONE_BEHIND, EmployerStatus, expected_period
 
@@ -172,7 +173,7 @@ def _employer_fact(employer: EmployerRef) -> dict:
 
 
 def _arrears(employer: EmployerRef, status: EmployerStatus) -> Blocked:
-    missing = ", ".join(p.first_day.strftime("%m/%Y") for p in status.missing)
+    missing = ", ".join(month_label(p) for p in status.missing)
     return Blocked(
         code="employer_in_arrears",
         message=_(
@@ -195,8 +196,8 @@ def _one_behind(employer: EmployerRef, status: EmployerStatus) -> Blocked:
         )
         % {
             "employer": employer.name,
-            "expected": status.expected.first_day.strftime("%m/%Y"),
-            "last": status.last_declared.first_day.strftime("%m/%Y") if status.last_declared else "",
+            "expected": month_label(status.expected),
+            "last": month_label(status.last_declared) if status.last_declared else "",
         },
         ways_out=(WAY_LAST_DECLARED,),
         employer=employer,
@@ -238,7 +239,7 @@ def _employment(record: InsuredRecord, options: Options, today: date) -> Allowed
                     "Your employment with %(employer)s ended on %(end)s. An employment certificate is only "
                     "issued for a current employment; the deregistration certificate states this one."
                 )
-                % {"employer": employment.employer.name, "end": employment.end_date.strftime("%d/%m/%Y")},
+                % {"employer": employment.employer.name, "end": short_date(employment.end_date)},
                 ways_out=(WAY_DEREGISTRATION,),
                 employer=employment.employer,
             )
@@ -270,7 +271,7 @@ def _employment(record: InsuredRecord, options: Options, today: date) -> Allowed
                 "%(employer)s did not declare you for %(period)s, the reference period of the certificate. "
                 "Ask your employer to correct its declaration, or file a request with the agency."
             )
-            % {"employer": employer.name, "period": reference.first_day.strftime("%m/%Y")},
+            % {"employer": employer.name, "period": month_label(reference)},
             ways_out=(WAY_EMPLOYER_NOTICE, WAY_ARREARS_REPORT),
             employer=employer,
             missing_periods=(reference,),
@@ -332,9 +333,9 @@ def _non_affiliation(record: InsuredRecord, today: date, lookback: int) -> Allow
                 "(last declared period: %(latest)s), so a non-affiliation certificate cannot be issued."
             )
             % {
-                "first": first.first_day.strftime("%m/%Y"),
-                "last": last.first_day.strftime("%m/%Y"),
-                "latest": latest.first_day.strftime("%m/%Y") if latest else _("employment still open"),
+                "first": month_label(first),
+                "last": month_label(last),
+                "latest": month_label(latest) if latest else _("employment still open"),
             },
         )
     previous = max((li.period for li in record.lines), default=None)

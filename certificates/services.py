@@ -17,7 +17,7 @@ from audit.services import audit_record
 from certificates import rules
 from certificates.documents import CertificateSnapshot, new_public_id, new_verification_code
 from certificates.models import Certificate, CertificateFile, CertificateKind, CertificateNumberCounter, Channel
-from certificates.qrpayload import payload_key_id, qr_claims, qr_url, sign_payload
+from certificates.qrpayload import payload_key_id, qr_claims, qr_url, sign_qr_payload
 from certificates.rendering import render_certificate_pdf
 from certificates.selectors import holder_of, insured_record
 from certificates.signing import sign_pdf, signing_key_id
@@ -150,7 +150,7 @@ def certificate_issue(
                 "facts": decision.facts,
             }
         )
-        payload = sign_payload(qr_claims(snapshot))
+        payload = sign_qr_payload(qr_claims(snapshot))
         pdf = sign_pdf(render_certificate_pdf(snapshot, qr_payload_url=qr_url(snapshot.public_id, payload)))
         certificate = Certificate.objects.create(
             kind=kind,

@@ -1,11 +1,9 @@
 from django.conf import settings
-from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -64,6 +62,19 @@ def index(request):
     )
 
 
+# Decisions that a choice on the form settles, and the field where that choice is made.
+OPTION_FIELDS = {
+    "choose_main_employer": "employer",
+    "choose_ended_employer": "employer",
+    "unknown_employer": "employer",
+    "employer_one_period_behind": "last_declared_period",
+}
+
+
+def needs_options(decision) -> bool:
+    return not decision.allowed and decision.code in OPTION_FIELDS
+
+
 @never_cache
 @insured_required
 @require_http_methods(["GET", "POST"])
@@ -74,16 +85,14 @@ def request_certificate(request, kind):
     today = timezone.localdate()
     record = insured_record(insured, today=today)
     employers = _candidate_employers(record, kind)
-    data = request.POST if request.method == "POST" else (request.GET or None)
-    form = CertificateRequestForm(data, employers=employers)
-    options = rules.Options()
+    data = request.POST if request.method == "POST" else None
+    form = CertificateRequestForm(data, employers=employers, kind=kind)
+    options = rules.Options(employer_id=employers[0].id if len(employers) == 1 else None)
     if form.is_bound and form.is_valid():
         options = rules.Options(
-            employer_id=form.cleaned_data["employer"],
+            employer_id=form.cleaned_data["employer"] or options.employer_id,
             last_declared_period=form.cleaned_data["last_declared_period"],
         )
-    elif len(employers) == 1:
-        options = rules.Options(employer_id=employers[0].id)
     decision = evaluate_record(record, kind, options, today=today)
 
     if request.method == "POST" and form.is_valid():
@@ -99,11 +108,12 @@ def request_certificate(request, kind):
             )
         except CertificateBlocked as blocked:
             decision = blocked.decision
+            # The reason goes where the insured can act on it: the field, or the top of the form.
+            form.add_error(OPTION_FIELDS.get(decision.code), decision.message)
         except CertificateError as error:
-            messages.error(request, str(error))
+            form.add_error(None, str(error))
         else:
-            messages.success(request, _("Your certificate %(number)s is ready.") % {"number": certificate.number})
-            return redirect("certificates:detail", public_id=certificate.public_id)
+            return redirect(reverse("certificates:detail", args=[certificate.public_id]) + "?ready=1")
     return render(
         request,
         "certificates/request.html",
@@ -113,8 +123,12 @@ def request_certificate(request, kind):
             "description": KIND_DESCRIPTIONS[kind],
             "form": form,
             "decision": decision,
+            "can_request": decision.allowed or needs_options(decision),
             "employers": employers,
             "options": options,
+            # The box matters only when an employer is one period behind (or it is already ticked).
+            "show_last_declared": kind in (rules.EMPLOYMENT, rules.ANNUAL_SALARY)
+            and (options.last_declared_period or getattr(decision, "code", "") == "employer_one_period_behind"),
         },
     )
 
@@ -138,6 +152,7 @@ def detail(request, public_id):
             "state": certificate.state_on(timezone.localdate()),
             "verify_url": verify_url,
             "facts": certificate.snapshot.get("facts", {}),
+            "ready": request.GET.get("ready") == "1",
         },
     )
 

@@ -12,7 +12,22 @@ def home(request):
 
 @require_GET
 def help_page(request):
-    return render(request, "help.html")
+    """Questions people ask, and the agency finder: the agencies that take ID-update visits, by city."""
+    from casework.forms import AGENCIES
+
+    agencies = [{"code": code, "name": str(name), "city": str(name).split(" — ")[0]} for code, name in AGENCIES]
+    city = request.GET.get("city", "")
+    found = [agency for agency in agencies if agency["city"] == city]
+    return render(
+        request,
+        "help.html",
+        {
+            "cities": sorted({a["city"] for a in agencies}),
+            "city": city,
+            "found": found,
+            "searched": "city" in request.GET,
+        },
+    )
 
 
 @never_cache

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("pdf/", views.pdf_upload, name="pdf"),
     path("offline/", views.offline, name="offline"),
+    path("offline/sw.js", views.offline_service_worker, name="offline_sw"),
     path("keys.json", views.keys, name="keys"),
     path("revocations.json", views.revocations, name="revocations"),
     # No trailing slash: this is the address in every QR code, kept short.

@@ -1,11 +1,14 @@
 """Public verification of certificates: no login, no cache, rate limited,
 never the full CIN or CNSS number, one answer for unknown, malformed and forged codes."""
 
+from datetime import date
+
 from django import forms
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -27,7 +30,7 @@ verification_ratelimit = ratelimit(limit=_verify_limit, window=60, group="verifi
 
 def _answer(request, certificate):
     """The one page for every outcome; unknown, malformed and forged look the same."""
-    context = {"found": certificate is not None}
+    context = {"found": certificate is not None, "checked_at": timezone.now()}
     if certificate is not None:
         context["view"] = present(certificate, today=timezone.localdate())
         context["public_id"] = certificate.public_id
@@ -59,7 +62,11 @@ def _lookup_code(request):
 
 
 class PdfUploadForm(forms.Form):
-    pdf = forms.FileField(label=_("Certificate PDF"))
+    pdf = forms.FileField(
+        label=_("The certificate's PDF file"),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
+        error_messages={"required": _("Choose the PDF file of the certificate.")},
+    )
 
     def clean_pdf(self):
         upload = self.cleaned_data["pdf"]
@@ -87,13 +94,24 @@ def _check_upload(request):
         return render(request, "verification/pdf.html", {"form": form}, status=400)
     verdict = check_pdf(form.cleaned_data["pdf"].read())
     view = present(verdict.certificate, today=timezone.localdate()) if verdict.certificate else None
-    return render(request, "verification/pdf.html", {"form": PdfUploadForm(), "verdict": verdict, "view": view})
+    context = {"form": PdfUploadForm(), "verdict": verdict, "view": view, "checked_at": timezone.now()}
+    return render(request, "verification/pdf.html", context)
 
 
 @never_cache
 @require_GET
 def offline(request):
-    return render(request, "verification/offline.html")
+    months = [date_format(date(2000, month, 1), "F") for month in range(1, 13)]
+    return render(request, "verification/offline.html", {"months": months})
+
+
+@require_GET
+def offline_service_worker(request):
+    """The offline verifier's service worker, at a path whose scope covers the verifier page."""
+    response = render(request, "verification/offline-sw.js", content_type="text/javascript; charset=utf-8")
+    # Browsers check for a new worker on each visit: it must never come from an HTTP cache.
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 @require_GET

@@ -50,9 +50,14 @@ def mad(centimes):
 
 @register.filter
 def period_label(value):
-    """'202610' -> '10/2026'."""
-    value = str(value or "")
-    return f"{value[4:6]}/{value[:4]}" if len(value) == 6 else value
+    """'202610' -> 'octobre 2026' / 'أكتوبر 2026' / 'October 2026': months in words in every language."""
+    from damane.formats import month_label
+    from declarations.periods import Period
+
+    try:
+        return month_label(Period.parse(str(value)))
+    except (TypeError, ValueError):
+        return value
 
 
 @register.filter

@@ -5,7 +5,10 @@
 
 import { sameCertificate, splitQrText } from "./qr-text.js";
 
-const TOKEN_RE = /^DMN1\.([0-9a-f]{16})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})$/;
+// DMN1: 16-hex key id, JSON object claims (revocation list, older certificates).
+// DMN2: 8-hex key id prefix, positional claims [id, kind, number, holder, issued, valid until].
+const TOKEN_RE = /^DMN([12])\.([0-9a-f]{8}|[0-9a-f]{16})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})$/;
+const QR_FIELDS = ["id", "k", "n", "h", "i", "u"];
 const STORE_KEYS = "damane.verifier.keys";
 const STORE_REVOCATIONS = "damane.verifier.revocations";
 
@@ -23,10 +26,24 @@ async function sha256Hex(text) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function expandClaims(version, json) {
+  const value = JSON.parse(json);
+  if (version === "1") return value;
+  if (!Array.isArray(value) || value.length !== QR_FIELDS.length) throw new Error("malformed");
+  const claims = Object.fromEntries(QR_FIELDS.map((name, i) => [name, value[i]]));
+  for (const name of ["i", "u"]) {
+    const day = String(claims[name]);
+    claims[name] = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}`;
+  }
+  return claims;
+}
+
 async function verifyToken(token, jwks) {
   const match = TOKEN_RE.exec(token);
   if (!match) throw new Error("malformed");
-  const jwk = (jwks.keys || []).find((k) => k.kid === match[1]);
+  const [, version, kid, body, signature] = match;
+  if ((version === "1") !== (kid.length === 16)) throw new Error("malformed");
+  const jwk = (jwks.keys || []).find((k) => k.kid.startsWith(kid));
   if (!jwk) throw new Error("unknown_key");
   const key = await crypto.subtle.importKey(
     "jwk",
@@ -36,9 +53,9 @@ async function verifyToken(token, jwks) {
     ["verify"],
   );
   const signingInput = new TextEncoder().encode(token.slice(0, token.lastIndexOf(".")));
-  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, b64urlToBytes(match[3]), signingInput);
+  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, b64urlToBytes(signature), signingInput);
   if (!ok) throw new Error("bad_signature");
-  return JSON.parse(new TextDecoder().decode(b64urlToBytes(match[2])));
+  return expandClaims(version, new TextDecoder().decode(b64urlToBytes(body)));
 }
 
 async function fetchJson(url) {
@@ -73,14 +90,51 @@ async function sync() {
     material.revocations = null;
   }
   material.syncedAt = material.revocations ? material.revocations.g : null;
-  status.textContent = material.revocations ? `${t("syncedAt")} ${material.syncedAt}` : t("noRevocations");
+  if (material.revocations) {
+    status.replaceChildren(`${t("syncedAt")} `, ltr(formatMoment(material.syncedAt)), ".");
+  } else {
+    status.textContent = t("noRevocations");
+  }
 }
 
-function row(label, value) {
+const MONTHS = (root.dataset.months || "").split("|");
+const pad = (n) => String(n).padStart(2, "0");
+
+// dd/mm/yyyy in every language, as on the certificates.
+function formatDay(iso) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+  return match ? `${match[3]}/${match[2]}/${match[1]}` : iso;
+}
+
+// "202610" -> the month in words of the page's language: "octobre 2026", "أكتوبر 2026".
+function formatPeriod(period) {
+  const match = /^(\d{4})(\d{2})$/.exec(String(period || ""));
+  if (!match || !MONTHS[Number(match[2]) - 1]) return period;
+  return `${MONTHS[Number(match[2]) - 1]} ${match[1]}`;
+}
+
+// A moment in this device's time zone: dd/mm/yyyy hh:mm.
+function formatMoment(value) {
+  const moment = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(moment.getTime())) return String(value);
+  return `${pad(moment.getDate())}/${pad(moment.getMonth() + 1)}/${moment.getFullYear()} `
+    + `${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
+}
+
+// Numbers, codes and dates keep their own direction inside Arabic text.
+function ltr(text) {
+  const bdi = document.createElement("bdi");
+  bdi.dir = "ltr";
+  bdi.textContent = text;
+  return bdi;
+}
+
+function row(label, value, isolate) {
   const dt = document.createElement("dt");
   dt.textContent = label;
   const dd = document.createElement("dd");
-  dd.textContent = value;
+  if (isolate) dd.append(ltr(value));
+  else dd.textContent = value;
   return [dt, dd];
 }
 
@@ -92,21 +146,22 @@ function show(verdictClass, title, claims) {
   verdict.querySelector("h2").textContent = title;
   const facts = box.querySelector("dl");
   facts.replaceChildren();
+  document.getElementById("offline-checked-at").replaceChildren(`${t("checkedAt")} `, ltr(formatMoment(new Date())), ".");
   if (!claims) return;
   const kinds = { E: t("kindE"), A: t("kindA"), N: t("kindN"), S: t("kindS"), D: t("kindD"), R: t("kindR") };
   const rows = [
     [t("labelType"), kinds[claims.k] || claims.k],
-    [t("labelNumber"), claims.n],
+    [t("labelNumber"), claims.n, true],
     [t("labelHolder"), claims.h],
-    [t("labelIssued"), claims.i],
-    [t("labelValidUntil"), claims.u],
+    [t("labelIssued"), formatDay(claims.i), true],
+    [t("labelValidUntil"), formatDay(claims.u), true],
   ];
   const f = claims.f || {};
   if (f.e) rows.push([t("labelEmployer"), f.e]);
-  if (f.s) rows.push([t("labelSince"), f.s]);
-  if (f.x) rows.push([t("labelUntil"), f.x]);
-  if (f.p) rows.push([t("labelPeriod"), f.p]);
-  for (const [label, value] of rows) facts.append(...row(label, value));
+  if (f.s) rows.push([t("labelSince"), formatDay(f.s), true]);
+  if (f.x) rows.push([t("labelUntil"), formatDay(f.x), true]);
+  if (f.p) rows.push([t("labelPeriod"), formatPeriod(f.p)]);
+  for (const [label, value, isolate] of rows) facts.append(...row(label, value, isolate));
 }
 
 async function check(text) {
@@ -130,23 +185,54 @@ async function check(text) {
   return show("verdict-ok", material.revocations ? t("valid") : t("validUnchecked"), claims);
 }
 
+// jsQR (Apache-2.0, npm "jsqr" 1.4.0, static/js/vendor/) reads frames where the
+// browser has no BarcodeDetector (Chromium on Linux and Windows); loaded only then.
+function loadJsQR() {
+  if (window.jsQR) return Promise.resolve(window.jsQR);
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = root.dataset.jsqrUrl;
+    script.onload = () => resolve(window.jsQR);
+    script.onerror = reject;
+    document.head.append(script);
+  });
+}
+
+async function frameReader(video) {
+  if ("BarcodeDetector" in window) {
+    const detector = new BarcodeDetector({ formats: ["qr_code"] });
+    return async () => ((await detector.detect(video).catch(() => []))[0] || {}).rawValue;
+  }
+  const decode = await loadJsQR();
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  return async () => {
+    if (!video.videoWidth) return undefined;
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    context.drawImage(video, 0, 0);
+    const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+    return (decode(frame.data, frame.width, frame.height, { inversionAttempts: "dontInvert" }) || {}).data;
+  };
+}
+
 async function scan() {
   const video = document.querySelector("#scanner video");
-  const detector = new BarcodeDetector({ formats: ["qr_code"] });
+  const read = await frameReader(video);
   const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
   video.srcObject = stream;
   video.classList.remove("hidden");
   await video.play();
   const stop = () => stream.getTracks().forEach((track) => track.stop());
   const tick = async () => {
-    const codes = await detector.detect(video).catch(() => []);
-    if (codes.length) {
+    const text = await read();
+    if (text) {
       stop();
       video.classList.add("hidden");
-      document.getElementById("payload").value = codes[0].rawValue;
-      return check(codes[0].rawValue);
+      document.getElementById("payload").value = text;
+      return check(text);
     }
-    requestAnimationFrame(tick);
+    setTimeout(tick, 150);
   };
   tick();
 }
@@ -155,9 +241,24 @@ document.getElementById("offline-form").addEventListener("submit", (event) => {
   event.preventDefault();
   check(document.getElementById("payload").value);
 });
-if ("BarcodeDetector" in window && navigator.mediaDevices) {
+if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
   const button = document.getElementById("scan-button");
   button.classList.remove("hidden");
   button.addEventListener("click", () => scan().catch(() => button.classList.add("hidden")));
+}
+document.getElementById("verify-another").addEventListener("click", () => {
+  document.getElementById("offline-result").classList.add("hidden");
+  const payload = document.getElementById("payload");
+  payload.value = "";
+  payload.focus();
+});
+
+// After one visit, the service worker serves this page and its data with no network.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker
+    .register(root.dataset.serviceWorker, { scope: root.dataset.scope })
+    .then(() => navigator.serviceWorker.ready)
+    .then(() => { root.dataset.offlineReadyState = "ready"; })
+    .catch(() => {});
 }
 sync();

@@ -24,6 +24,8 @@ export function unverifiedClaims(token) {
     const base64 = parts[2].replace(/-/g, "+").replace(/_/g, "/") + "===".slice((parts[2].length + 3) % 4);
     const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
     const claims = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    // DMN2 (certificate QR codes since issue 11): positional claims, the public id first.
+    if (Array.isArray(claims)) return typeof claims[0] === "string" ? { id: claims[0] } : null;
     return claims && typeof claims === "object" ? claims : null;
   } catch (error) {
     return null;

@@ -55,7 +55,9 @@ def test_a_malformed_code_is_a_form_error(client, amina):
     register(client, amina)
     response = client.post("/register/activate/", {"code": "12ab"})
     assert response.status_code == 200
-    assert 'class="errorlist' in response.content.decode()
+    page = response.content.decode()
+    assert 'class="error-summary"' in page and "<title>Error:" in page
+    assert 'aria-invalid="true"' in page
 
 
 def test_resend_waits_sixty_seconds_then_sends_a_new_code(client, amina):

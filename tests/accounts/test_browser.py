@@ -47,7 +47,7 @@ def test_a_persona_registers_activates_logs_in_and_sees_the_dashboard(transactio
             page.get_by_label("CNSS number").fill("100234561")
             page.get_by_label("National ID number (CIN)").fill("be123456")
             page.get_by_label("Personal e-mail address").fill("amina.bennani@example.ma")
-            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="Register and receive my code").click()
 
             expect(page).to_have_url(re.compile(r"/register/activate/$"))
@@ -62,7 +62,7 @@ def test_a_persona_registers_activates_logs_in_and_sees_the_dashboard(transactio
 
             page.get_by_role("link", name="Log in").first.click()
             page.get_by_label("CNSS number or e-mail address").fill("amina.bennani@example.ma")
-            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
 
             expect(page).to_have_url(re.compile(r"/me/$"))

@@ -37,7 +37,7 @@ def test_an_employer_in_arrears_shows_since_when_and_the_missing_months(client, 
     page = text(client.get("/me/"))
     e = expected_period(timezone.localdate())
     assert "In arrears" in page
-    assert "In arrears since " + formats.date_format((e - 2).due_date(10), "DATE_FORMAT") in page
+    assert "Late with its declarations since " + formats.date_format((e - 2).due_date(10), "DATE_FORMAT") in page
     for missing in (e - 2, e - 1, e):
         assert date_format(missing.first_day, "F Y") in page
 

@@ -126,7 +126,9 @@ def test_no_declared_phone_gets_the_agency_guidance(client, nophone):
 def test_bad_input_is_refused_with_a_form_error_never_a_crash(client, amina, field, value):
     response = register(client, amina, **{field: value})
     assert response.status_code == 200
-    assert 'class="errorlist' in response.content.decode()
+    page = response.content.decode()
+    assert 'class="error-summary"' in page and "<title>Error:" in page
+    assert 'aria-invalid="true"' in page
     assert sms.outbox == []
     assert "<script>alert(1)</script>" not in response.content.decode()
 

@@ -42,7 +42,7 @@ def test_an_agent_finds_a_person_by_an_earlier_cin_and_reads_the_record(
             page.goto(live_server.url + "/staff/")
             expect(page).to_have_url(re.compile(r"/staff/login/"))
             page.get_by_label("Staff username").fill("agent.casa")
-            page.get_by_label("Password").fill(STAFF_PASSWORD)
+            page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
             page.get_by_role("button", name="Continue").click()
             page.get_by_label("Code from your authenticator app").fill(token)
             page.get_by_role("button", name="Log in").click()

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.formats import date_format
 
 from audit.models import AuditEntry
 from declarations.status import expected_period
@@ -70,10 +71,10 @@ def test_the_record_shows_identity_employers_status_lines_and_earlier_cins(as_st
         assert text in html, text
     assert "TRANSPORTS RAPIDES DU NORD" in html
     assert "In arrears" in html
-    missing = expected_period(today).first_day.strftime("%m/%Y")
+    missing = date_format(expected_period(today).first_day, "YEAR_MONTH_FORMAT")
     assert f'<span class="period">{missing}</span>' in html
     # The last declared month of her employer (E-3) is listed with its days.
-    declared = (expected_period(today) - 3).first_day.strftime("%m/%Y")
+    declared = date_format((expected_period(today) - 3).first_day, "YEAR_MONTH_FORMAT")
     assert declared in html
     assert "Nothing declared" in html
 
@@ -85,11 +86,11 @@ def test_the_record_reads_24_months_of_declaration_lines_in_one_query(as_staff, 
         html = client.get(f"/staff/insured/{amina.pk}/").content.decode()
     line_queries = [q["sql"] for q in queries if 'FROM "declarations_declarationline"' in q["sql"]]
     assert len(line_queries) == 1
-    first = (expected_period(today) - 23).first_day.strftime("%m/%Y")
-    older = (expected_period(today) - 24).first_day.strftime("%m/%Y")
+    first = date_format((expected_period(today) - 23).first_day, "YEAR_MONTH_FORMAT")
+    older = date_format((expected_period(today) - 24).first_day, "YEAR_MONTH_FORMAT")
     assert f'class="period">{first}</th>' in html
     assert f'class="period">{older}</th>' not in html
-    assert len(re.findall(r'class="period">\d\d/\d{4}</th>', html)) == 24
+    assert len(re.findall(r'class="period">[A-Z][a-z]+ \d{4}</th>', html)) == 24
 
 
 def test_each_look_at_a_record_is_traced_with_who_and_where(as_staff, agent, today):

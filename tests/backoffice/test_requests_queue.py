@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from audit.models import AuditEntry
 from casework.models import Case, CaseKind, CaseStatus
@@ -88,7 +89,7 @@ def test_an_employer_request_shows_the_employer_status_and_missing_periods(as_st
     assert "TRANSPORTS RAPIDES DU NORD" in html
     assert "In arrears" in html
     for period in (expected_period(today) - 2, expected_period(today) - 1, expected_period(today)):
-        assert f'<span class="period">{period.first_day.strftime("%m/%Y")}</span>' in html
+        assert f'<span class="period">{date_format(period.first_day, "YEAR_MONTH_FORMAT")}</span>' in html
 
 
 def test_a_request_shows_its_documents_and_staff_can_download_them(as_staff, agent, people, media):

@@ -22,14 +22,14 @@ def root_cert_path(signing_dir) -> Path:
 @pytest.fixture(scope="session")
 def issued():
     """Each sample certificate rendered and signed once: {kind: (snapshot, url, token, unsigned, signed)}."""
-    from certificates.qrpayload import qr_claims, qr_url, sign_payload
+    from certificates.qrpayload import qr_claims, qr_url, sign_qr_payload
     from certificates.rendering import render_certificate_pdf
     from certificates.samples import all_samples
     from certificates.signing import sign_pdf
 
     result = {}
     for snapshot in all_samples():
-        token = sign_payload(qr_claims(snapshot))
+        token = sign_qr_payload(qr_claims(snapshot))
         url = qr_url(snapshot.public_id, token)
         unsigned = render_certificate_pdf(snapshot, qr_payload_url=url)
         result[snapshot.kind] = (snapshot, url, token, unsigned, sign_pdf(unsigned))

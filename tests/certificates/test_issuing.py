@@ -150,7 +150,7 @@ def test_an_insured_with_two_employers_chooses_the_main_one_and_downloads_the_pd
     response = client.post(reverse("certificates:request", args=["employment"]), {"employer": corniche.pk})
     certificate = Certificate.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("certificates:detail", args=[certificate.public_id])
+    assert response["Location"] == reverse("certificates:detail", args=[certificate.public_id]) + "?ready=1"
     assert certificate.employer == corniche
     pdf = client.get(reverse("certificates:download", args=[certificate.public_id]))
     assert pdf["Content-Type"] == "application/pdf"

@@ -96,13 +96,16 @@ def test_the_deregistration_certificate_states_the_exit(issued, poppler, pdf_tex
     assert "مغادرة المقاولة" in text
 
 
-def test_the_document_declares_pdf_a_2b(issued):
-    *_rest, unsigned, _signed = issued["affiliation"]
+def test_the_document_declares_pdf_a_2a_and_is_tagged_for_screen_readers(issued, poppler):
+    *_rest, unsigned, signed = issued["affiliation"]
     root = PdfFileReader(BytesIO(unsigned)).root
     xmp = root["/Metadata"].get_object().data
     assert re.search(rb'pdfaid:part(="2"|>2<)', xmp)
-    assert re.search(rb'pdfaid:conformance(="B"|>B<)', xmp)
+    assert re.search(rb'pdfaid:conformance(="A"|>A<)', xmp)
     assert "/OutputIntents" in root
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert "/StructTreeRoot" in root
+    assert "Tagged:          yes" in poppler("pdfinfo", signed)
 
 
 def test_markup_in_printed_data_is_printed_as_text_and_fetches_nothing(poppler, pdf_text):
@@ -136,3 +139,28 @@ def test_a_long_career_still_fits_on_one_page(poppler, pdf_text):
     )
     info = poppler("pdfinfo", render_certificate_pdf(long_career, qr_payload_url="x"))
     assert re.search(r"Pages:\s+1\n", info)
+
+
+def test_an_annual_salary_with_two_employers_every_month_stays_on_one_page_with_one_total(poppler, pdf_text):
+    """One page by design (docs/certificates.md): 24 rows, the full-year total printed once, on that page."""
+    snapshot = sample_snapshot("annual_salary")
+    rows = [
+        {
+            "period": f"2025{month:02d}",
+            "employer": name,
+            "affiliation_number": number,
+            "days": 13,
+            "real_salary": gross,
+            "capped_salary": gross,
+        }
+        for month in range(1, 13)
+        for name, number, gross in (("DAR ARGANE COSMETIQUES SA", "1873409", 512_000), ("ATLAS", "2456781", 312_550))
+    ]
+    totals = {"days": 312, "real_salary": 12 * 824_550, "capped_salary": 12 * 824_550}
+    two_jobs = dataclasses.replace(snapshot, facts={**snapshot.facts, "rows": rows, "totals": totals})
+    pdf = render_certificate_pdf(two_jobs, qr_payload_url="https://damane.cnss.ma/verify/x#y")
+    assert "Pages:           1" in poppler("pdfinfo", pdf)
+    text = pdf_text(pdf)
+    assert text.count("1873409") == 12 and text.count("2456781") == 12
+    assert text.count("Total") == 1
+    assert "98 946,00" in text.replace("\u00a0", " ")

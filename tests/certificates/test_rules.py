@@ -74,7 +74,7 @@ def test_employment_is_blocked_when_the_employer_is_in_arrears_naming_the_missin
     assert not result.allowed
     assert result.code == "employer_in_arrears"
     assert result.missing_periods == (E - 2, E - 1, E)
-    assert "08/2026, 09/2026, 10/2026" in result.message
+    assert "August 2026, September 2026, October 2026" in result.message
     assert result.ways_out == (rules.WAY_EMPLOYER_NOTICE, rules.WAY_ARREARS_REPORT)
 
 
@@ -172,7 +172,7 @@ def test_non_affiliation_is_blocked_by_a_declaration_within_the_last_twelve_peri
     rec = record([employment(ACME, E - 60, E - 11, "SO")], lines(ACME, E - 60, E - 11))
     result = evaluate(rec, rules.NON_AFFILIATION, today=TODAY)
     assert result.code == "recent_salaried_activity"
-    assert "11/2025" in result.message
+    assert "November 2025" in result.message
 
 
 def test_non_affiliation_is_blocked_while_an_employment_is_open_even_without_recent_lines():

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from PIL import Image
 
-from certificates.qrpayload import qr_claims, qr_url, sign_payload
+from certificates.qrpayload import qr_claims, qr_url, sign_qr_payload
 from certificates.rendering import render_certificate_pdf
 from certificates.samples import all_samples
 from certificates.signing import sign_pdf
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             return
         directory.mkdir(parents=True, exist_ok=True)
         for snapshot in all_samples():
-            token = sign_payload(qr_claims(snapshot))
+            token = sign_qr_payload(qr_claims(snapshot))
             signed = sign_pdf(render_certificate_pdf(snapshot, qr_payload_url=qr_url(snapshot.public_id, token)))
             if pdf:
                 (directory / f"{snapshot.kind}.pdf").write_bytes(signed)
