@@ -8,6 +8,7 @@ the environment; see README.md "Deploying for real" and ``.env.example``.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from django_guid.integrations import CeleryIntegration
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "backoffice",
     "audit",
     "casework",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +179,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE: dict = {
     "accounts.requeue-outbox": {"task": "accounts.tasks.requeue_outbox", "schedule": 60.0},
+    # Arrears alerts (alerts.tasks): once a day, at this hour (Africa/Casablanca).
+    "alerts.arrears-alerts": {
+        "task": "alerts.tasks.send_arrears_alerts",
+        "schedule": crontab(hour=env_int("DAMANE_ARREARS_ALERTS_HOUR", 8), minute=0),
+    },
 }
 # Retries of a send the provider certainly did not take: exponential backoff from
 # this many seconds, with jitter, capped, then the failure is recorded.

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("certificates/", include("certificates.urls")),
     path("requests/", include("casework.urls")),
+    path("me/alerts/", include("alerts.urls")),
     path("verify/", include("verification.urls")),
     path("api/v1/", include("verification.api_urls")),
     path("staff/", include("backoffice.urls")),

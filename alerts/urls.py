@@ -1,0 +1,9 @@
+from django.urls import path
+
+from alerts import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("", views.alert_settings, name="settings"),
+]
