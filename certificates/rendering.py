@@ -59,7 +59,10 @@ SIGNATURE_BOX = (
 # readers get headings, tables and reading order, and every image needs an alt
 # text. WeasyPrint writes one variant at a time, so PDF/UA is not claimed
 # besides PDF/A; the tags are the same.
-PDF_VARIANT = "pdf/a-2a"
+# PDF/A-3 (also PDF 1.7, same level A) because each certificate carries its
+# facts as an embedded JSON associated file (certificates.machine_readable),
+# which PDF/A-2 does not allow.
+PDF_VARIANT = "pdf/a-3a"
 
 FUND_NAME_FR = "Caisse Nationale de Sécurité Sociale"
 FUND_NAME_AR = "الصندوق الوطني للضمان الاجتماعي"

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 from certificates import rules
 from certificates.documents import CertificateSnapshot, new_public_id, new_verification_code
+from certificates.machine_readable import certificate_json_bytes
 from certificates.models import Certificate, CertificateFile, CertificateKind, CertificateNumberCounter, Channel
 from certificates.qrpayload import payload_key_id, qr_claims, qr_url, sign_qr_payload
 from certificates.rendering import render_certificate_pdf
@@ -151,7 +152,10 @@ def certificate_issue(
             }
         )
         payload = sign_qr_payload(qr_claims(snapshot))
-        pdf = sign_pdf(render_certificate_pdf(snapshot, qr_payload_url=qr_url(snapshot.public_id, payload)))
+        pdf = sign_pdf(
+            render_certificate_pdf(snapshot, qr_payload_url=qr_url(snapshot.public_id, payload)),
+            embedded_json=certificate_json_bytes(snapshot),
+        )
         certificate = Certificate.objects.create(
             kind=kind,
             number=snapshot.number,

@@ -344,11 +344,14 @@ def sign_pdf(
     location: str = DEFAULT_LOCATION,
     box: tuple[float, float, float, float] = rendering.SIGNATURE_BOX,
     timestamper=None,
+    embedded_json: bytes | None = None,
 ) -> bytes:
     """``pdf_bytes`` with a PAdES baseline signature appended (B-T with a TSA, else B-B).
 
     ``timestamper`` overrides the one configured by ``DAMANE_TSA_URL`` (tests
-    pass an in-process TSA).
+    pass an in-process TSA). ``embedded_json`` is added as the associated file
+    ``certificate.json`` in the signed update, so the signature covers it
+    (``certificates.machine_readable``).
     """
     from pyhanko.pdf_utils import layout
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -387,4 +390,8 @@ def sign_pdf(
         new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, box=box, on_page=0),
     )
     writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes))
+    if embedded_json is not None:
+        from certificates.machine_readable import embed_json
+
+        embed_json(writer, embedded_json, modified=signed_on)
     return pdf_signer.sign_pdf(writer).getvalue()

@@ -8,7 +8,7 @@ about which it was.
 import json
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -93,4 +93,15 @@ def verify(request):
 def openapi(request):
     response = JsonResponse(OPENAPI, json_dumps_params={"ensure_ascii": False})
     response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_http_methods(["GET"])
+def certificate_schema(request):
+    """The JSON Schema of the ``certificate.json`` file embedded in every certificate PDF (stable URL)."""
+    from certificates.machine_readable import schema_bytes
+
+    response = HttpResponse(schema_bytes(), content_type="application/schema+json")
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=86400"
     return response

@@ -7,4 +7,5 @@ app_name = "api"
 urlpatterns = [
     path("verify", api.verify, name="verify"),
     path("openapi.json", api.openapi, name="openapi"),
+    path("schemas/certificate.json", api.certificate_schema, name="certificate_schema"),
 ]

@@ -39,6 +39,9 @@ class PdfVerdict:
     error: str = ""
     # The QR code's text names this certificate in its address and in its payload.
     qr_matches: bool = False
+    # The certificate.json the file carries (certificates.machine_readable), read
+    # only from a file whose signature holds and that the portal issued.
+    embedded_facts: dict | None = None
 
     @property
     def signature_ok(self) -> bool:
@@ -113,7 +116,18 @@ def check_pdf(data: bytes) -> PdfVerdict:
             logger.warning("QR code of issued certificate %s could not be read: %s", verdict.certificate.number, error)
             texts = []
         verdict.qr_matches = qr_names_certificate(texts, verdict.certificate)
+        verdict.embedded_facts = _embedded_facts(data, verdict.certificate)
     return verdict
+
+
+def _embedded_facts(data: bytes, certificate: Certificate) -> dict | None:
+    """The embedded facts, when they name this certificate (files issued before they existed carry none)."""
+    from certificates.machine_readable import extract_facts
+
+    facts = extract_facts(data)
+    if facts is None or facts.get("number") != certificate.number or facts.get("public_id") != certificate.public_id:
+        return None
+    return facts
 
 
 # Resolution the first page is rendered at to read its QR code: about 3.7 pixels

@@ -64,3 +64,19 @@ def present(certificate, *, today: date) -> dict:
         "cnss_masked": mask(holder.get("cnss_number", ""), 3),
         "facts": key_facts(certificate.kind, snapshot.get("facts", {})),
     }
+
+
+def embedded_for_display(facts: dict | None) -> str:
+    """The certificate.json a genuine file carries, as indented JSON with the identifiers masked (SECURITY.md 15)."""
+    import copy
+    import json
+
+    if not facts:
+        return ""
+    shown = copy.deepcopy(facts)
+    holder = shown.get("holder")
+    if isinstance(holder, dict):
+        holder["cin"] = mask(str(holder.get("cin") or ""), 2)
+        holder["cnss_number"] = mask(str(holder.get("cnss_number") or ""), 3)
+        holder.pop("birth_date", None)
+    return json.dumps(shown, ensure_ascii=False, indent=2)

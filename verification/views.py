@@ -17,7 +17,7 @@ from certificates.qrpayload import public_jwks
 from damane.ratelimit import ratelimit
 from verification import services
 from verification.pdfcheck import check_pdf
-from verification.presenters import present
+from verification.presenters import embedded_for_display, present
 
 
 def _verify_limit():
@@ -94,7 +94,13 @@ def _check_upload(request):
         return render(request, "verification/pdf.html", {"form": form}, status=400)
     verdict = check_pdf(form.cleaned_data["pdf"].read())
     view = present(verdict.certificate, today=timezone.localdate()) if verdict.certificate else None
-    context = {"form": PdfUploadForm(), "verdict": verdict, "view": view, "checked_at": timezone.now()}
+    context = {
+        "form": PdfUploadForm(),
+        "verdict": verdict,
+        "view": view,
+        "embedded_json": embedded_for_display(verdict.embedded_facts),
+        "checked_at": timezone.now(),
+    }
     return render(request, "verification/pdf.html", context)
 
 

@@ -96,11 +96,11 @@ def test_the_deregistration_certificate_states_the_exit(issued, poppler, pdf_tex
     assert "مغادرة المقاولة" in text
 
 
-def test_the_document_declares_pdf_a_2a_and_is_tagged_for_screen_readers(issued, poppler):
+def test_the_document_declares_pdf_a_3a_and_is_tagged_for_screen_readers(issued, poppler):
     *_rest, unsigned, signed = issued["affiliation"]
     root = PdfFileReader(BytesIO(unsigned)).root
     xmp = root["/Metadata"].get_object().data
-    assert re.search(rb'pdfaid:part(="2"|>2<)', xmp)
+    assert re.search(rb'pdfaid:part(="3"|>3<)', xmp)
     assert re.search(rb'pdfaid:conformance(="A"|>A<)', xmp)
     assert "/OutputIntents" in root
     assert bool(root["/MarkInfo"]["/Marked"])

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from PIL import Image
 
+from certificates.machine_readable import certificate_json_bytes
 from certificates.qrpayload import qr_claims, qr_url, sign_qr_payload
 from certificates.rendering import render_certificate_pdf
 from certificates.samples import all_samples
@@ -35,7 +36,10 @@ class Command(BaseCommand):
         directory.mkdir(parents=True, exist_ok=True)
         for snapshot in all_samples():
             token = sign_qr_payload(qr_claims(snapshot))
-            signed = sign_pdf(render_certificate_pdf(snapshot, qr_payload_url=qr_url(snapshot.public_id, token)))
+            signed = sign_pdf(
+                render_certificate_pdf(snapshot, qr_payload_url=qr_url(snapshot.public_id, token)),
+                embedded_json=certificate_json_bytes(snapshot),
+            )
             if pdf:
                 (directory / f"{snapshot.kind}.pdf").write_bytes(signed)
             png = directory / f"{snapshot.kind}.png"

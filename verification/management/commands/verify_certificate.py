@@ -1,5 +1,6 @@
 """Check a certificate PDF from the command line, as the upload page does."""
 
+import json as json_module
 import logging
 from pathlib import Path
 
@@ -22,8 +23,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, metavar="FILE.pdf")
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help=(
+                "Print one JSON object instead: the checks, the state and, for a genuine file, the facts it carries "
+                "(its certificate.json, see /api/v1/schemas/certificate.json). Same exit codes."
+            ),
+        )
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args, file, json=False, **options):
         try:
             data = file.read_bytes()
         except OSError as error:
@@ -39,17 +48,22 @@ class Command(BaseCommand):
             ("issued by the portal (SHA-256)", verdict.issued_here),
             ("QR code names this certificate", verdict.qr_matches),
         ]
-        for label, ok in checks:
-            self.stdout.write(f"{'ok  ' if ok else 'FAIL'} {label}")
         state = None
         if verdict.certificate is not None:
             certificate = verdict.certificate
             state = certificate.state_on(timezone.localdate())
             if state == "valid" and certificate.superseded_by_id:
                 state = "replaced"
-            self.stdout.write(
-                f"certificate {certificate.number} ({certificate.kind}), valid until {certificate.valid_until}: {state}"
-            )
+        if json:
+            self.stdout.write(_json_report(verdict, checks, state))
+        else:
+            for label, ok in checks:
+                self.stdout.write(f"{'ok  ' if ok else 'FAIL'} {label}")
+            if verdict.certificate is not None:
+                self.stdout.write(
+                    f"certificate {certificate.number} ({certificate.kind}), "
+                    f"valid until {certificate.valid_until}: {state}"
+                )
         if not (verdict.genuine and state == "valid"):
             failed = next((label for label, ok in checks if not ok), None)
             if failed is None:
@@ -58,6 +72,17 @@ class Command(BaseCommand):
                 reason = f"{failed}: FAIL" + (f" ({verdict.error})" if verdict.error else "")
             self.stderr.write(f"{file}: not a genuine, valid certificate: {reason}")
             raise SystemExit(1)
+
+
+def _json_report(verdict, checks, state) -> str:
+    """The verdict as JSON; facts only from a genuine file, so nothing unverified is printed as a fact."""
+    report = {
+        "genuine": verdict.genuine,
+        "state": state if verdict.genuine else None,
+        "checks": {label: ok for label, ok in checks},
+        "certificate": verdict.embedded_facts if verdict.genuine else None,
+    }
+    return json_module.dumps(report, ensure_ascii=False, indent=2)
 
 
 def _quietly(function, *args):
