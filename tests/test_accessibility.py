@@ -146,6 +146,7 @@ def pages(cast):
         ("dashboard", "/me/"),
         ("email-change", "/me/email/"),
         ("password-change", "/me/password/"),
+        ("arrears-alerts", "/me/alerts/"),
         ("certificates", "/certificates/"),
         ("certificate-request", "/certificates/new/affiliation/"),
         ("certificate-ready", f"/certificates/c/{certificate.public_id}/"),
