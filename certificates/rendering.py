@@ -3,7 +3,7 @@
 ``render_certificate_pdf(snapshot, qr_payload_url=...)`` renders the Django
 template ``certificates/pdf/<kind>.html`` with WeasyPrint: A4, the fund's
 letterhead, French and Arabic side by side (Arabic shaped and laid out right to
-left by Pango/HarfBuzz in Noto Naskh Arabic), fonts embedded as subsets, PDF/A-2b.
+left by Pango/HarfBuzz in Noto Naskh Arabic), fonts embedded as subsets, PDF/A-3a (tagged).
 No database, no network: the only resources are data: URIs made here.
 
 The page geometry lives in this module so that the empty frame printed for the

@@ -301,7 +301,7 @@ def _pdf17_signer_class():
     """PdfSigner that keeps the file a PDF 1.7 with the ESIC (PAdES) extension.
 
     pyHanko marks ECDSA P-256 signatures with the ISO 32002 extension, which
-    raises the catalog to PDF 2.0; PDF/A-2 is PDF 1.7, and PAdES on PDF 1.7
+    raises the catalog to PDF 2.0; PDF/A-2 and PDF/A-3 are PDF 1.7, and PAdES on PDF 1.7
     (ETSI EN 319 142-1) already allows ECDSA. So only the ESIC extension is
     declared.
     """
