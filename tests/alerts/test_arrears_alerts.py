@@ -237,3 +237,21 @@ def test_the_settings_page_is_for_insured_accounts_only(client, django_user_mode
     assert client.get(reverse("alerts:settings")).status_code == 404
     assert client.post(reverse("alerts:settings"), {"arrears_alerts": "on"}).status_code == 404
     assert not AlertPreference.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eight_concurrent_runs_send_one_alert(fatima, employer, mailoutbox):
+    from django.db import connection
+
+    from tests.threads import run_in_threads
+
+    assert connection.vendor == "postgresql"
+    employ(fatima.insured, employer, Period(2026, 1), Period(2026, 10))
+    results = run_in_threads(8, lambda: services.arrears_alerts_run(today=date(2026, 12, 11)))
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sum(len(r.sent) for r in results) == 1
+    assert ArrearsAlert.objects.count() == 1
+    assert OutboundEmail.objects.filter(template="arrears_alert").count() == 1
+    assert AuditEntry.objects.filter(action="alerts.arrears.sent").count() == 1
+    assert len(mailoutbox) == 1
