@@ -76,6 +76,8 @@ def celery_worker(tmp_path: Path, *, sms_backend: str = "file", env: dict | None
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        # Tasks the worker's own tasks queue (e-mails of a scheduled job) stay on its queue.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "SMS_BACKEND": sms_backend,
         "SMS_FILE_PATH": str(settings.SMS_FILE_PATH),
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",

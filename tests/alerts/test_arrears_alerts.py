@@ -255,3 +255,29 @@ def test_eight_concurrent_runs_send_one_alert(fatima, employer, mailoutbox):
     assert OutboundEmail.objects.filter(template="arrears_alert").count() == 1
     assert AuditEntry.objects.filter(action="alerts.arrears.sent").count() == 1
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_scheduled_task_twice_and_sends_one_alert(fatima, employer, tmp_path, settings):
+    import re
+
+    from django.utils import timezone
+
+    from tests.workers import celery_worker, wait_for
+
+    period = rules.overdue_period(today=timezone.localdate(), due_day=settings.DAMANE_DECLARATION_DUE_DAY)
+    employ(fatima.insured, employer, period - 12, period - 1)
+    done = re.compile(r"alerts\.tasks\.send_arrears_alerts\[[^\]]+\] succeeded in [\d.]+s: (\d+)")
+    with celery_worker(tmp_path) as worker:
+        tasks.send_arrears_alerts.delay()
+        wait_for(lambda: done.findall(worker.output()) == ["1"], timeout=60)
+        tasks.send_arrears_alerts.delay()
+        wait_for(lambda: len(done.findall(worker.output())) == 2, timeout=60)
+        wait_for(lambda: OutboundEmail.objects.filter(status=OutboundEmail.Status.SENT).exists(), timeout=30)
+        log = worker.output()
+    assert done.findall(log) == ["1", "0"]
+    assert ArrearsAlert.objects.get().period == str(period)
+    [mail] = (tmp_path / "mail").glob("*.log")
+    assert "To: worker@example.ma" in mail.read_text()
+    assert fatima.insured.cnss_number not in log and "worker@example.ma" not in log
