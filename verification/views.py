@@ -98,7 +98,8 @@ def _check_upload(request):
         "form": PdfUploadForm(),
         "verdict": verdict,
         "view": view,
-        "embedded_json": embedded_for_display(verdict.embedded_facts),
+        # Facts only from a genuine file: nothing unverified is shown as a fact.
+        "embedded_json": embedded_for_display(verdict.embedded_facts if verdict.genuine else None),
         "checked_at": timezone.now(),
     }
     return render(request, "verification/pdf.html", context)
