@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from declarations.ebds import (
     EXIT_SITUATIONS,
@@ -36,7 +37,9 @@ from declarations.ebds import (
 from declarations.periods import Period
 
 # A B02 record whose every field has the right kind: N fields digits, AN fields
-# printable ASCII, the filler blank. Anything else goes to the full parser.
+# printable ASCII, the filler blank; then the line end the parser accepts
+# (CRLF, LF, or nothing or a lone CR on the last line). Anything else goes to
+# the full parser.
 _B02 = re.compile(
     "".join(
         "B02"
@@ -46,10 +49,12 @@ _B02 = re.compile(
         else f" {{{spec.width}}}"
         for spec in LAYOUTS["B02"]
     )
+    + "\r?\n?"
 )
+# Numbers are copied as the digits of the file: PostgreSQL reads them.
 _STAGE_COLUMNS = (
-    "line_no, cnss_number, declared_name, children, af_due, af_deducted, af_net, af_returned, days, "
-    "real_salary, capped_salary, situation"
+    "line_no, affiliation, period, cnss_number, declared_name, children, af_due, af_deducted, af_net, af_returned, "
+    "days, real_salary, capped_salary, situation, rank, control"
 )
 # How often (in lines) the progress callback hears from the scan.
 PROGRESS_EVERY = 5000
@@ -59,36 +64,40 @@ class NotFast(Exception):
     """The file needs the full parser (it may be fine, or it is rejected)."""
 
 
-class _Totals:
-    """Running sums of the B02 lines, compared with B03 and B06."""
-
-    def __init__(self):
-        self.count = self.numbers = self.children = self.days = self.real = self.capped = self.ctr = 0
-        self.af_due = self.af_deducted = self.af_net = self.af_returned = 0
-
-
-def _lines(text: str):
-    """(number, line) without the line end, as ``ebds._split_lines`` reads them,
-    one at a time: no list of every line is built."""
-    for number, raw in enumerate(io.StringIO(text, newline="\n"), start=1):
-        if raw.endswith("\n"):
-            raw = raw[:-1]
-        if raw.endswith("\r"):
-            raw = raw[:-1]
-        yield number, raw
+def _strip_end(raw: str) -> str:
+    if raw.endswith("\n"):
+        raw = raw[:-1]
+    if raw.endswith("\r"):
+        raw = raw[:-1]
+    return raw
 
 
-def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[int], None] | None = None):
-    """Check the file and write its B02 lines to ``copy`` (a psycopg ``Copy``).
+@dataclass
+class Scanned:
+    """What ``scan`` read: the declaration (header and B04 lines only), the
+    records the staged B02 lines are checked against, and the B02 count."""
 
-    Returns the declaration (header, and the B04 lines only) and the B02 totals;
-    raises ``NotFast`` at the first doubt.
+    declaration: EbdsDeclaration
+    b02_count: int
+    b03: _Record
+    b05: _Record
+    b06: _Record
+
+
+def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[int], None] | None = None) -> Scanned:
+    """Check the file's shape and write its B02 lines to ``copy`` (a psycopg ``Copy``).
+
+    Per line, Python checks only what a pattern and a set can: field kinds,
+    blank filler, printable text, a name, a known situation, one CNSS number
+    once. The arithmetic (days, ceiling, control sums, totals) is checked on
+    the staged rows by ``check_staged``. Raises ``NotFast`` at the first doubt.
     """
     parser = _Parser(text, ceiling=ceiling, max_days=max_days)
-    lines = _lines(text)
+    numbered = enumerate(io.StringIO(text, newline="\n"), start=1)
     singles: dict[str, _Record] = {}
 
     def single(expected: str, number: int, raw: str) -> _Record:
+        raw = _strip_end(raw)
         if raw[:3] != expected:
             raise NotFast
         record = parser.read_line(number, raw)
@@ -97,84 +106,65 @@ def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[in
         singles[expected] = record
         return record
 
-    number, raw = next(lines, (0, ""))
+    number, raw = next(numbered, (0, ""))
     single("B00", number, raw)
-    number, raw = next(lines, (0, ""))
+    number, raw = next(numbered, (0, ""))
     header = single("B01", number, raw)
     parser.check_header(header, singles["B00"])
     if parser.issues:
         raise NotFast
     affiliation = header.values["N_Num_Affilie"]
     period = header.values["L_Periode"]
-    if len(period) != 6:
-        raise NotFast
 
     seen: set[str] = set()
-    b02 = _Totals()
+    add = seen.add
     write_row = copy.write_row
     match = _B02.fullmatch
     ranks = SITUATION_RANKS
+    count = 0
     # B02 lines, until the B03.
-    for number, raw in lines:
+    for number, raw in numbered:
         m = match(raw)
         if m is None:
             if raw[:3] == "B03":
                 break
             raise NotFast
-        (aff, per, cnss, name, children, af_due, af_ded, af_net, af_ret, days, real, capped, situation, ctr) = (
-            m.groups()
-        )
-        if aff != affiliation or per != period or cnss in seen:
+        g = m.groups()
+        cnss = g[2]
+        if cnss in seen:
             raise NotFast
-        seen.add(cnss)
-        name = name.rstrip().upper()
-        situation = situation.rstrip().upper()
+        add(cnss)
+        name = g[3].rstrip().upper()
+        situation = g[12].rstrip().upper()
         if not name or situation not in ranks:
             raise NotFast
-        n_cnss, n_ret, n_days, n_real, n_capped = int(cnss), int(af_ret), int(days), int(real), int(capped)
-        n_ctr = int(ctr)
-        if n_days > max_days or n_capped != min(n_real, ceiling):
-            raise NotFast
-        if n_ctr != n_cnss + n_ret + n_days + n_real + n_capped + ranks[situation]:
-            raise NotFast
-        n_children, n_due, n_ded, n_net = int(children), int(af_due), int(af_ded), int(af_net)
-        b02.count += 1
-        b02.numbers += n_cnss
-        b02.children += n_children
-        b02.af_due += n_due
-        b02.af_deducted += n_ded
-        b02.af_net += n_net
-        b02.af_returned += n_ret
-        b02.days += n_days
-        b02.real += n_real
-        b02.capped += n_capped
-        b02.ctr += n_ctr
-        write_row((number, cnss, name, n_children, n_due, n_ded, n_net, n_ret, n_days, n_real, n_capped, situation))
-        if progress and b02.count % PROGRESS_EVERY == 0:
-            progress(b02.count)
+        write_row((number, g[0], g[1], cnss, name, *g[4:12], situation, ranks[situation], g[13]))
+        count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(count)
     else:
         raise NotFast
     b03 = single("B03", number, raw)
 
     # B04 lines (new employees): few, read by the full parser's own methods.
     b04_records: list[_Record] = []
-    for number, raw in lines:
+    for number, raw in numbered:
         if raw[:3] == "B05":
             break
         if raw[:3] != "B04":
             raise NotFast
-        record = parser.read_line(number, raw)
+        record = parser.read_line(number, _strip_end(raw))
         if record is None or not record.sound or record.values["N_Num_Assure"] in seen:
             raise NotFast
-        seen.add(record.values["N_Num_Assure"])
+        add(record.values["N_Num_Assure"])
         b04_records.append(record)
     else:
         raise NotFast
     b05 = single("B05", number, raw)
-    number, raw = next(lines, (0, ""))
+    number, raw = next(numbered, (0, ""))
     b06 = single("B06", number, raw)
-    for _number, raw in lines:
-        if raw:
+    for _number, raw in numbered:
+        if _strip_end(raw):
             raise NotFast  # only empty lines may follow B06
 
     for record in (b03, *b04_records, b05, b06):
@@ -183,32 +173,6 @@ def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[in
     parser.check_totals(b05, b04_records)
     if parser.issues:
         raise NotFast
-
-    expected_b03 = {
-        "N_Nbr_Salaries": b02.count,
-        "N_T_Enfants": b02.children,
-        "N_T_AF_A_Payer": b02.af_due,
-        "N_T_AF_A_Deduire": b02.af_deducted,
-        "N_T_AF_Net_A_Payer": b02.af_net,
-        "N_T_Num_Imma": b02.numbers,
-        "N_T_AF_A_Reverser": b02.af_returned,
-        "N_T_Jours_Declares": b02.days,
-        "N_T_Salaire_Reel": b02.real,
-        "N_T_Salaire_Plaf": b02.capped,
-        "N_T_Ctr": b02.ctr,
-    }
-    b05n = b05.numbers
-    expected_b06 = {
-        "N_Nbr_Salaries": b02.count + b05n["N_Nbr_Salaries"],
-        "N_T_Num_Imma": b02.numbers + b05n["N_T_Num_Imma"],
-        "N_T_Jours_Declares": b02.days + b05n["N_T_Jours_Declares"],
-        "N_T_Salaire_Reel": b02.real + b05n["N_T_Salaire_Reel"],
-        "N_T_Salaire_Plaf": b02.capped + b05n["N_T_Salaire_Plaf"],
-        "N_T_Ctr": b02.ctr + b05n["N_T_Ctr"],
-    }
-    for record, expected in ((b03, expected_b03), (b06, expected_b06)):
-        if any(record.numbers[name] != value for name, value in expected.items()):
-            raise NotFast
 
     transfer = singles["B00"].values["N_Identif_Transfert"]
     values = header.values
@@ -228,28 +192,83 @@ def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[in
         header_line=header.line,
     )
     if progress:
-        progress(b02.count + len(b04_lines))
-    return declaration, b02
+        progress(count + len(b04_lines))
+    return Scanned(declaration=declaration, b02_count=count, b03=b03, b05=b05, b06=b06)
 
 
-def counts_of(b02: _Totals, declaration: EbdsDeclaration) -> dict[str, int]:
-    """The counts ``services.ebds_counts`` gives, from the B02 totals and the B04 lines."""
+def check_staged(cursor, scanned: Scanned, *, ceiling: int, max_days: int) -> dict[str, int]:
+    """The rules of each staged B02 line and the B03 and B06 totals, in SQL;
+    returns the B02 sums (``NotFast`` if anything is off)."""
+    declaration = scanned.declaration
+    cursor.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE affiliation <> %s OR period <> %s OR days > %s
+                                OR capped_salary <> least(real_salary, %s)
+                                OR control <> cnss_number::numeric + af_returned + days + real_salary
+                                              + capped_salary + rank),
+               coalesce(sum(cnss_number::numeric), 0), coalesce(sum(children), 0), coalesce(sum(af_due), 0),
+               coalesce(sum(af_deducted), 0), coalesce(sum(af_net), 0), coalesce(sum(af_returned), 0),
+               coalesce(sum(days), 0), coalesce(sum(real_salary), 0), coalesce(sum(capped_salary), 0),
+               coalesce(sum(control), 0)
+        FROM ebds_stage
+        """,
+        [declaration.affiliation_number, str(declaration.period), max_days, ceiling],
+    )
+    row = cursor.fetchone()
+    count, broken = row[0], row[1]
+    if count != scanned.b02_count or broken:
+        raise NotFast
+    sums = dict(
+        zip(
+            (
+                "N_T_Num_Imma",
+                "N_T_Enfants",
+                "N_T_AF_A_Payer",
+                "N_T_AF_A_Deduire",
+                "N_T_AF_Net_A_Payer",
+                "N_T_AF_A_Reverser",
+                "N_T_Jours_Declares",
+                "N_T_Salaire_Reel",
+                "N_T_Salaire_Plaf",
+                "N_T_Ctr",
+            ),
+            (int(value) for value in row[2:]),
+            strict=True,
+        )
+    )
+    sums["N_Nbr_Salaries"] = count
+    b03 = scanned.b03.numbers
+    if any(b03[name] != value for name, value in sums.items()):
+        raise NotFast
+    b05 = scanned.b05.numbers
+    for name in ("N_Nbr_Salaries", "N_T_Num_Imma", "N_T_Jours_Declares", "N_T_Salaire_Reel", "N_T_Salaire_Plaf"):
+        if scanned.b06.numbers[name] != sums[name] + b05[name]:
+            raise NotFast
+    if scanned.b06.numbers["N_T_Ctr"] != sums["N_T_Ctr"] + b05["N_T_Ctr"]:
+        raise NotFast
+    return sums
+
+
+def counts_of(sums: dict[str, int], declaration: EbdsDeclaration) -> dict[str, int]:
+    """The counts ``services.ebds_counts`` gives, from the B02 sums and the B04 lines."""
     new = declaration.lines
     return {
-        "employees": b02.count + len(new),
+        "employees": sums["N_Nbr_Salaries"] + len(new),
         "new_employees": len(new),
-        "days": b02.days + sum(line.days for line in new),
-        "real_salary_total": b02.real + sum(line.real_salary for line in new),
-        "capped_salary_total": b02.capped + sum(line.capped_salary or 0 for line in new),
+        "days": sums["N_T_Jours_Declares"] + sum(line.days for line in new),
+        "real_salary_total": sums["N_T_Salaire_Reel"] + sum(line.real_salary for line in new),
+        "capped_salary_total": sums["N_T_Salaire_Plaf"] + sum(line.capped_salary or 0 for line in new),
     }
 
 
 def open_stage(cursor) -> None:
     cursor.execute("DROP TABLE IF EXISTS ebds_stage")
     cursor.execute(
-        "CREATE TEMPORARY TABLE ebds_stage (line_no integer, cnss_number varchar(9), declared_name varchar(60), "
-        "children smallint, af_due bigint, af_deducted bigint, af_net bigint, af_returned bigint, days smallint, "
-        "real_salary bigint, capped_salary bigint, situation varchar(2)) ON COMMIT DROP"
+        "CREATE TEMPORARY TABLE ebds_stage (line_no integer, affiliation text, period text, cnss_number text, "
+        "declared_name text, children smallint, af_due bigint, af_deducted bigint, af_net bigint, "
+        "af_returned bigint, days smallint, real_salary bigint, capped_salary bigint, situation text, "
+        "rank smallint, control numeric) ON COMMIT DROP"
     )
 
 
@@ -288,15 +307,24 @@ def extend_employments(cursor, *, declaration_id: int, employer_id: int, period:
     p = str(period)
     last_day = period.last_day
     exits = tuple(sorted(EXIT_SITUATIONS))
+    # Employments derive from current lines: without a later current declaration
+    # of this employer, no employment of it runs past ``period``.
     cursor.execute(
-        """
+        "SELECT EXISTS (SELECT 1 FROM declarations_declaration WHERE employer_id = %s AND is_current AND period > %s)",
+        [employer_id, p],
+    )
+    if not cursor.fetchone()[0]:
+        late = []
+    else:
+        cursor.execute(
+            """
         SELECT DISTINCT e.insured_id FROM registry_employment e
         JOIN declarations_declarationline l ON l.insured_id = e.insured_id
         WHERE l.declaration_id = %s AND e.employer_id = %s AND e.last_period > %s
         """,
-        [declaration_id, employer_id, p],
-    )
-    late = [row[0] for row in cursor.fetchall()]
+            [declaration_id, employer_id, p],
+        )
+        late = [row[0] for row in cursor.fetchall()]
     cursor.execute(
         """
         UPDATE registry_employment e

@@ -83,11 +83,19 @@ class DeclarationLine(models.Model):
         MS = "MS", _("sickness / maternity (MS)")
         OCCUPATIONAL_DISEASE = "MP", _("occupational disease")
 
-    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="lines")
-    insured = models.ForeignKey("registry.Insured", on_delete=models.PROTECT, related_name="declaration_lines")
+    # No single-column indexes on the foreign keys: the composite indexes below
+    # start with each of them, and every index costs the import (docs/ebds.md).
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    insured = models.ForeignKey(
+        "registry.Insured", on_delete=models.PROTECT, related_name="declaration_lines", db_index=False
+    )
     # Copied from the declaration so that "everything about one insured person"
-    # is one indexed query on this table.
-    employer = models.ForeignKey("registry.Employer", on_delete=models.PROTECT, related_name="+")
+    # is one indexed query on this table. Only the import writes it, from the
+    # declaration's own employer, so no database constraint checks it again on
+    # each of millions of lines (the declaration's foreign key does).
+    employer = models.ForeignKey(
+        "registry.Employer", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     period = models.CharField(_("period"), max_length=6)
     is_current = models.BooleanField(default=True)
     is_new_employee = models.BooleanField(_("new employee (B04)"), default=False)

@@ -263,13 +263,20 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
     with connection.cursor() as cursor:
         bulk.open_stage(cursor)
         with cursor.copy(bulk.copy_statement()) as copy:
-            parsed, b02 = bulk.scan(
+            scanned = bulk.scan(
                 text,
                 ceiling=settings.DAMANE_SALARY_CEILING_CENTIMES,
                 max_days=settings.DAMANE_MAX_DAYS_PER_MONTH,
                 copy=copy,
                 progress=progress,
             )
+        sums = bulk.check_staged(
+            cursor,
+            scanned,
+            ceiling=settings.DAMANE_SALARY_CEILING_CENTIMES,
+            max_days=settings.DAMANE_MAX_DAYS_PER_MONTH,
+        )
+        parsed = scanned.declaration
         if parsed.period > Period.of(timezone.localdate()):
             raise bulk.NotFast
         period = str(parsed.period)
@@ -293,7 +300,7 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
         for person in cin_fills:
             person.save(update_fields=["cin", "updated_at"])
 
-        counts = bulk.counts_of(b02, parsed)
+        counts = bulk.counts_of(sums, parsed)
         ebds_file = EbdsFile.objects.create(
             name=filename[:255],
             sha256=sha256,
@@ -317,7 +324,7 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
             total_capped_salary=counts["capped_salary_total"],
         )
         bulk.insert_known_lines(
-            cursor, declaration_id=declaration.pk, employer_id=employer.pk, period=period, expected=b02.count
+            cursor, declaration_id=declaration.pk, employer_id=employer.pk, period=period, expected=scanned.b02_count
         )
         DeclarationLine.objects.bulk_create(
             [_declaration_line(line, declaration, insured_by_number[line.cnss_number]) for line in parsed.lines],

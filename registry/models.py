@@ -135,8 +135,11 @@ class Employment(models.Model):
     an exit starts a new employment.
     """
 
-    insured = models.ForeignKey(Insured, on_delete=models.CASCADE, related_name="employments")
-    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employments")
+    # No single-column indexes on the foreign keys: ``employment_unique_start``
+    # and the (employer, end_date) index start with them, and each index is
+    # rewritten when the monthly import moves ``last_period`` (docs/ebds.md).
+    insured = models.ForeignKey(Insured, on_delete=models.CASCADE, related_name="employments", db_index=False)
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employments", db_index=False)
     start_period = models.CharField(_("first declared period"), max_length=6)
     start_date = models.DateField(_("start date"))
     last_period = models.CharField(_("last declared period"), max_length=6)
@@ -154,7 +157,7 @@ class Employment(models.Model):
                 name="employment_ends_after_start",
             ),
         ]
-        indexes = [models.Index(fields=["insured", "employer"]), models.Index(fields=["employer", "end_date"])]
+        indexes = [models.Index(fields=["employer", "end_date"])]
 
     def __str__(self) -> str:
         return f"{self.insured.cnss_number} @ {self.employer.affiliation_number} from {self.start_period}"
