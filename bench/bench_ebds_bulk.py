@@ -53,7 +53,7 @@ def main():
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
 
     from declarations import bulk
     from declarations.ebds import EbdsDeclaration, EbdsLine, write_ebds
@@ -101,12 +101,12 @@ def main():
     text = file_for(periods[-1], new=False)
     # The floor: the same rows, parsed, copied into a bare table.
     rows = []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         bulk.open_stage(cursor)
         cursor.execute("DROP TABLE IF EXISTS bench_floor")
         cursor.execute("CREATE TABLE bench_floor AS SELECT * FROM ebds_stage WITH NO DATA")
         cursor.execute("DROP TABLE ebds_stage")
-
+    with connection.cursor() as cursor:
         bulk.scan(text, ceiling=ceiling, max_days=26, copy=SimpleNamespace(write_row=rows.append))
         started = time.perf_counter()
         with cursor.copy(f"COPY bench_floor ({bulk._STAGE_COLUMNS}) FROM STDIN") as copy:

@@ -287,7 +287,7 @@ def insert_known_lines(cursor, *, declaration_id: int, employer_id: int, period:
         SELECT %s, i.id, %s, %s, true, false, s.declared_name, s.children, s.af_due, s.af_deducted, s.af_net,
                s.af_returned, s.days, s.real_salary, s.capped_salary, s.situation
         FROM ebds_stage s JOIN registry_insured i ON i.cnss_number = s.cnss_number
-        ORDER BY s.line_no
+        ORDER BY i.id
         """,
         [declaration_id, employer_id, period],
     )

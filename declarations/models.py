@@ -125,10 +125,9 @@ class DeclarationLine(models.Model):
                 name="line_capped_salary_within_ceiling",
             ),
         ]
-        indexes = [
-            models.Index(fields=["insured", "is_current", "period"]),
-            models.Index(fields=["employer", "insured", "period"]),
-        ]
+        # Every read goes through the person (dashboard, certificates, staff
+        # record, employments); an index by employer would only slow the import.
+        indexes = [models.Index(fields=["insured", "is_current", "period"])]
 
     def __str__(self) -> str:
         return f"{self.period} {self.insured_id} {self.days}d"
