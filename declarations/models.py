@@ -131,3 +131,46 @@ class DeclarationLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period} {self.insured_id} {self.days}d"
+
+
+class EbdsImportJob(models.Model):
+    """A file uploaded by staff, imported in the background (``declarations.tasks``).
+
+    The row is the record of the work and its outcome; while it runs, the number
+    of lines read so far is in the cache (the import's own transaction hides its
+    writes until it commits). See ``docs/ebds.md``, "Uploads by staff".
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        RUNNING = "running", _("importing")
+        IMPORTED = "imported", _("imported")
+        REJECTED = "rejected", _("rejected")
+        FAILED = "failed", _("failed")
+
+    name = models.CharField(_("file name"), max_length=255)
+    content = models.TextField(_("content"))
+    correction = models.BooleanField(_("correction"), default=False)
+    lines_total = models.PositiveIntegerField(_("lines"), default=0)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    ebds_file = models.ForeignKey(EbdsFile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Line, field and reason of each problem of a rejected file.
+    issues = models.JSONField(_("problems"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("e-BDS import")
+        verbose_name_plural = _("e-BDS imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.IMPORTED, self.State.REJECTED, self.State.FAILED)

@@ -69,7 +69,7 @@ class Command(BaseCommand):
                     rejected += 1
                     self.stderr.write(f"{name}:0: file: {error.strerror or error}")
                     continue
-                task = bar.add_task(path.name, total=max(text.count("\n") - 6, 1)) if bar else None
+                task = bar.add_task(path.name, total=max(text.count("\n") - 5, 1)) if bar else None
                 report = (lambda done, task=task: bar.update(task, completed=done)) if bar else None
                 try:
                     with transaction.atomic():
