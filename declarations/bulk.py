@@ -263,13 +263,30 @@ def counts_of(sums: dict[str, int], declaration: EbdsDeclaration) -> dict[str, i
 
 
 def open_stage(cursor) -> None:
-    cursor.execute("DROP TABLE IF EXISTS ebds_stage")
+    """The session's staging table, empty. Made once per connection (a rolled-back
+    transaction takes it away, and the next import makes it again); emptied at
+    commit, and by ``close_stage`` for imports nested in a larger transaction."""
     cursor.execute(
-        "CREATE TEMPORARY TABLE ebds_stage (line_no integer, affiliation text, period text, cnss_number text, "
-        "declared_name text, children smallint, af_due bigint, af_deducted bigint, af_net bigint, "
+        "CREATE TEMPORARY TABLE IF NOT EXISTS ebds_stage (line_no integer, affiliation text, period text, "
+        "cnss_number text, declared_name text, children smallint, af_due bigint, af_deducted bigint, af_net bigint, "
         "af_returned bigint, days smallint, real_salary bigint, capped_salary bigint, situation text, "
-        "rank smallint, control numeric) ON COMMIT DROP"
+        "rank smallint, control numeric) ON COMMIT DELETE ROWS"
     )
+
+
+def close_stage(cursor) -> None:
+    cursor.execute("TRUNCATE ebds_stage")
+
+
+def declared_periods(cursor, *, employer_id: int, period: str) -> tuple[bool, bool]:
+    """Whether the employer has a current declaration for ``period``, and for a later one."""
+    cursor.execute(
+        "SELECT coalesce(bool_or(period = %s), false), coalesce(bool_or(period > %s), false) "
+        "FROM declarations_declaration WHERE employer_id = %s AND is_current AND period >= %s",
+        [period, period, employer_id, period],
+    )
+    declared, later = cursor.fetchone()
+    return declared, later
 
 
 def copy_statement() -> str:
@@ -295,25 +312,21 @@ def insert_known_lines(cursor, *, declaration_id: int, employer_id: int, period:
         raise NotFast
 
 
-def extend_employments(cursor, *, declaration_id: int, employer_id: int, period: Period) -> list[int]:
+def extend_employments(cursor, *, declaration_id: int, employer_id: int, period: Period, later: bool) -> list[int]:
     """Employments after appending ``period`` (set-based, ``registry.services.derive_spells``'s rules).
 
     For each person of the declaration whose latest line with this employer is
     earlier than ``period``: the open employment now runs to ``period`` (ending
     on its last day with an exit situation); without an open one, a new one
-    starts. Returns the people for whom ``period`` is not the latest (a late
-    file): their employments need ``rebuild_employments``.
+    starts (one statement for both). Returns the people for whom ``period`` is
+    not the latest (a late file): their employments need ``rebuild_employments``.
     """
     p = str(period)
     last_day = period.last_day
     exits = tuple(sorted(EXIT_SITUATIONS))
     # Employments derive from current lines: without a later current declaration
-    # of this employer, no employment of it runs past ``period``.
-    cursor.execute(
-        "SELECT EXISTS (SELECT 1 FROM declarations_declaration WHERE employer_id = %s AND is_current AND period > %s)",
-        [employer_id, p],
-    )
-    if not cursor.fetchone()[0]:
+    # of this employer (``later``), no employment of it runs past ``period``.
+    if not later:
         late = []
     else:
         cursor.execute(
@@ -325,20 +338,20 @@ def extend_employments(cursor, *, declaration_id: int, employer_id: int, period:
             [declaration_id, employer_id, p],
         )
         late = [row[0] for row in cursor.fetchall()]
+    # Both statements see the employments as they were before (one snapshot):
+    # a line opens a new employment when its person has none open with this
+    # employer and none reaching ``period`` (those are late, rebuilt after).
     cursor.execute(
         """
-        UPDATE registry_employment e
-        SET last_period = %s,
-            end_date = CASE WHEN l.situation = ANY(%s) THEN %s::date END,
-            exit_reason = CASE WHEN l.situation = ANY(%s) THEN l.situation ELSE '' END
-        FROM declarations_declarationline l
-        WHERE l.declaration_id = %s AND e.insured_id = l.insured_id AND e.employer_id = %s
-          AND e.end_date IS NULL AND e.last_period < %s
-        """,
-        [p, list(exits), last_day, list(exits), declaration_id, employer_id, p],
-    )
-    cursor.execute(
-        """
+        WITH extended AS (
+            UPDATE registry_employment e
+            SET last_period = %s,
+                end_date = CASE WHEN l.situation = ANY(%s) THEN %s::date END,
+                exit_reason = CASE WHEN l.situation = ANY(%s) THEN l.situation ELSE '' END
+            FROM declarations_declarationline l
+            WHERE l.declaration_id = %s AND e.insured_id = l.insured_id AND e.employer_id = %s
+              AND e.end_date IS NULL AND e.last_period < %s
+        )
         INSERT INTO registry_employment (insured_id, employer_id, start_period, start_date, last_period, end_date,
                                          exit_reason)
         SELECT l.insured_id, %s, %s, %s, %s, CASE WHEN l.situation = ANY(%s) THEN %s::date END,
@@ -346,8 +359,11 @@ def extend_employments(cursor, *, declaration_id: int, employer_id: int, period:
         FROM declarations_declarationline l
         WHERE l.declaration_id = %s AND NOT EXISTS (
             SELECT 1 FROM registry_employment e
-            WHERE e.insured_id = l.insured_id AND e.employer_id = %s AND e.last_period >= %s)
+            WHERE e.insured_id = l.insured_id AND e.employer_id = %s AND (e.end_date IS NULL OR e.last_period >= %s))
         """,
-        [employer_id, p, period.first_day, p, list(exits), last_day, list(exits), declaration_id, employer_id, p],
+        [
+            *(p, list(exits), last_day, list(exits), declaration_id, employer_id, p),
+            *(employer_id, p, period.first_day, p, list(exits), last_day, list(exits), declaration_id, employer_id, p),
+        ],
     )
     return late

@@ -280,19 +280,24 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
         if parsed.period > Period.of(timezone.localdate()):
             raise bulk.NotFast
         period = str(parsed.period)
-        employer, created = Employer.objects.get_or_create(
-            affiliation_number=parsed.affiliation_number,
-            defaults={model: getattr(parsed, attr) for model, attr in _EMPLOYER_FIELDS.items()},
-        )
-        employer = Employer.objects.select_for_update().get(pk=employer.pk)
-        if Declaration.objects.filter(employer=employer, period=period, is_current=True).exists():
+        # One query in the usual case (a known employer): the row, locked.
+        employer = Employer.objects.select_for_update().filter(affiliation_number=parsed.affiliation_number).first()
+        created = employer is None
+        if created:
+            employer, created = Employer.objects.get_or_create(
+                affiliation_number=parsed.affiliation_number,
+                defaults={model: getattr(parsed, attr) for model, attr in _EMPLOYER_FIELDS.items()},
+            )
+            employer = Employer.objects.select_for_update().get(pk=employer.pk)
+        declared, later = bulk.declared_periods(cursor, employer_id=employer.pk, period=period)
+        if declared:
             raise bulk.NotFast
         try:
             insured_by_number, new_people, cin_fills = _resolve_people(parsed)
         except ImportRejected:
             raise bulk.NotFast from None
-        if not created:
-            _update_employer(employer, parsed)
+        if not created and not later:
+            _update_employer(employer, parsed, later=False)
         if new_people:
             Insured.objects.bulk_create(new_people)
             for person in new_people:
@@ -331,11 +336,11 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
             batch_size=1000,
         )
         late = bulk.extend_employments(
-            cursor, declaration_id=declaration.pk, employer_id=employer.pk, period=parsed.period
+            cursor, declaration_id=declaration.pk, employer_id=employer.pk, period=parsed.period, later=later
         )
         if late:
             rebuild_employments(insured_ids=late, employer=employer)
-        cursor.execute("DROP TABLE ebds_stage")
+        bulk.close_stage(cursor)
     audit_record(
         action="declarations.declaration.imported",
         obj=declaration,
@@ -428,11 +433,13 @@ def _cin_issue(line: EbdsLine, why: str) -> EbdsIssue:
     )
 
 
-def _update_employer(employer: Employer, parsed: EbdsDeclaration) -> None:
+def _update_employer(employer: Employer, parsed: EbdsDeclaration, *, later: bool | None = None) -> None:
     """Take the employer's details from B01, unless a later period is already
     declared (a correction of an old period must not bring back an old address).
-    Blank B01 fields leave the registry's value."""
-    later = Declaration.objects.filter(employer=employer, is_current=True, period__gt=str(parsed.period)).exists()
+    Blank B01 fields leave the registry's value. ``later``: whether a later
+    period is declared, when the caller knows."""
+    if later is None:
+        later = Declaration.objects.filter(employer=employer, is_current=True, period__gt=str(parsed.period)).exists()
     if later:
         return
     changed = []
