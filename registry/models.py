@@ -22,7 +22,10 @@ from registry.validators import (
 class InsuredQuerySet(models.QuerySet):
     def by_cin(self, cin: str):
         """Insured persons whose current *or earlier* CIN is ``cin``."""
-        return self.filter(Q(cin=cin) | Q(previous_cins__cin=cin)).distinct()
+        # A subquery rather than a join: each side then uses its own index (the
+        # OR over a join would read the whole registry at national scale).
+        earlier = PreviousCin.objects.filter(cin=cin).values("insured_id")
+        return self.filter(Q(cin=cin) | Q(pk__in=earlier))
 
 
 class Insured(models.Model):
@@ -66,6 +69,9 @@ class Insured(models.Model):
             models.CheckConstraint(condition=Q(cnss_number__regex=r"^[0-9]{9}$"), name="insured_cnss_number_9_digits"),
             models.UniqueConstraint(fields=["cin"], condition=~Q(cin=""), name="insured_current_cin_unique"),
         ]
+        # Staff search by name prefix (UPPER(last_name) LIKE 'X%') also has, on
+        # PostgreSQL, insured_last_name_prefix with text_pattern_ops (migration
+        # 0004), which serves LIKE whatever the database's collation.
         indexes = [models.Index(Upper("last_name"), name="insured_last_name_upper")]
 
     def __str__(self) -> str:
