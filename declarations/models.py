@@ -146,7 +146,7 @@ class EbdsImportJob(models.Model):
         RUNNING = "running", _("importing")
         IMPORTED = "imported", _("imported")
         REJECTED = "rejected", _("rejected")
-        FAILED = "failed", _("failed")
+        FAILED = "failed", _("stopped on an error")
 
     name = models.CharField(_("file name"), max_length=255)
     content = models.TextField(_("content"))
