@@ -160,3 +160,14 @@ def test_a_job_whose_worker_died_after_the_import_committed_is_marked_imported(s
     assert import_job_run(job_id=job.pk) == "imported"
     job.refresh_from_db()
     assert job.ebds_file == stored
+
+
+def test_the_list_of_imports_shows_each_upload_and_its_state(client, staff_admin):
+    upload(client, make_declaration("202501", [hire()]))
+
+    response = client.get("/admin/declarations/ebdsimportjob/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "DS_1234567_202501.txt" in html
+    assert "Imported" in html or "imported" in html
