@@ -4,17 +4,19 @@ Declarations are never edited by hand: they change only by importing a file
 (a correction for an already declared period), which keeps the history.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from declarations.ebds import EbdsIssue
 from declarations.forms import EbdsUploadForm
-from declarations.models import Declaration, DeclarationLine, EbdsFile
-from declarations.services import ImportRejected, decode_ebds, import_ebds
+from declarations.jobs import import_job_create, job_progress
+from declarations.models import Declaration, DeclarationLine, EbdsFile, EbdsImportJob
+from declarations.services import ImportRejected, decode_ebds
 
 # Past this many, the rest of a rejected file's issues are summarised in one message.
 MAX_ISSUE_MESSAGES = 100
@@ -113,6 +115,11 @@ class EbdsFileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path("upload/", self.admin_site.admin_view(self.upload_view), name="declarations_ebdsfile_upload"),
+            path(
+                "upload/<int:job_id>/",
+                self.admin_site.admin_view(self.job_view),
+                name="declarations_ebdsfile_upload_job",
+            ),
             *super().get_urls(),
         ]
 
@@ -129,44 +136,13 @@ class EbdsFileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = EbdsUploadForm(request.POST, request.FILES) if request.method == "POST" else EbdsUploadForm()
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            try:
-                result = import_ebds(
-                    text=decode_ebds(upload.read()),
-                    filename=upload.name,
-                    imported_by=request.user,
-                    correction=form.cleaned_data["correction"],
-                )
-            except ImportRejected as error:
-                messages.error(request, f"{upload.name}: {error.message}")
-                for issue in error.issues[:MAX_ISSUE_MESSAGES]:
-                    messages.error(request, format_issue(issue))
-                if len(error.issues) > MAX_ISSUE_MESSAGES:
-                    messages.error(
-                        request,
-                        _("… and %(count)d more problems.") % {"count": len(error.issues) - MAX_ISSUE_MESSAGES},
-                    )
-            else:
-                counts = result.counts
-                messages.success(
-                    request,
-                    _(
-                        "%(name)s imported: employer %(employer)s, period %(period)s, version %(version)d: "
-                        "%(employees)d employees (%(new)d new), %(days)d days, real salaries %(real)s MAD, "
-                        "capped salaries %(capped)s MAD."
-                    )
-                    % {
-                        "name": upload.name,
-                        "employer": result.declaration.employer,
-                        "period": result.declaration.period,
-                        "version": result.declaration.version,
-                        "employees": counts["employees"],
-                        "new": counts["new_employees"],
-                        "days": counts["days"],
-                        "real": _mad(counts["real_salary_total"]),
-                        "capped": _mad(counts["capped_salary_total"]),
-                    },
-                )
-                return redirect(reverse("admin:declarations_ebdsfile_change", args=[result.ebds_file.pk]))
+            job = import_job_create(
+                name=upload.name,
+                text=decode_ebds(upload.read()),
+                correction=form.cleaned_data["correction"],
+                user=request.user,
+            )
+            return redirect(reverse("admin:declarations_ebdsfile_upload_job", args=[job.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -174,6 +150,69 @@ class EbdsFileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/declarations/upload.html", context)
+
+    def job_view(self, request, job_id):
+        """An upload's progress, then its outcome. Only its uploader (or a superuser) sees it."""
+        if not self.has_upload_permission(request):
+            raise PermissionDenied
+        jobs_seen = EbdsImportJob.objects.select_related("ebds_file__employer")
+        if not request.user.is_superuser:
+            jobs_seen = jobs_seen.filter(created_by=request.user)
+        job = get_object_or_404(jobs_seen, pk=job_id)
+        summary = problems = None
+        if job.state == EbdsImportJob.State.IMPORTED and job.ebds_file:
+            summary = import_summary(job.name, job.ebds_file)
+        if job.state == EbdsImportJob.State.REJECTED:
+            problems = [format_issue(EbdsIssue(**issue)) for issue in job.issues[:MAX_ISSUE_MESSAGES]]
+            if len(job.issues) > MAX_ISSUE_MESSAGES:
+                problems.append(_("… and %(count)d more problems.") % {"count": len(job.issues) - MAX_ISSUE_MESSAGES})
+        done = job_progress(job)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import of %(name)s") % {"name": job.name},
+            "job": job,
+            "done": done,
+            "percent": done * 100 // job.lines_total if job.lines_total else (100 if job.is_finished else 0),
+            "summary": summary,
+            "problems": problems,
+            "rejected_message": ImportRejected.message,
+            "refresh_seconds": 2,
+        }
+        return TemplateResponse(request, "admin/declarations/upload_job.html", context)
+
+
+def import_summary(name: str, ebds_file: EbdsFile) -> str:
+    declaration = ebds_file.declarations.order_by("version").last()
+    counts = ebds_file.counts
+    return _(
+        "%(name)s imported: employer %(employer)s, period %(period)s, version %(version)d: "
+        "%(employees)d employees (%(new)d new), %(days)d days, real salaries %(real)s MAD, "
+        "capped salaries %(capped)s MAD."
+    ) % {
+        "name": name,
+        "employer": ebds_file.employer,
+        "period": ebds_file.period,
+        "version": declaration.version if declaration else 1,
+        "employees": counts["employees"],
+        "new": counts["new_employees"],
+        "days": counts["days"],
+        "real": _mad(counts["real_salary_total"]),
+        "capped": _mad(counts["capped_salary_total"]),
+    }
+
+
+@admin.register(EbdsImportJob)
+class EbdsImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "state", "lines_total", "created_by", "created_at", "finished_at"]
+    list_filter = ["state"]
+    search_fields = ["name"]
+    list_select_related = ["created_by"]
+    fields = ["name", "state", "correction", "lines_total", "created_by", "created_at", "started_at", "finished_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")
 
 
 def format_issue(issue) -> str:

@@ -83,11 +83,19 @@ class DeclarationLine(models.Model):
         MS = "MS", _("sickness / maternity (MS)")
         OCCUPATIONAL_DISEASE = "MP", _("occupational disease")
 
-    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="lines")
-    insured = models.ForeignKey("registry.Insured", on_delete=models.PROTECT, related_name="declaration_lines")
+    # No single-column indexes on the foreign keys: the composite indexes below
+    # start with each of them, and every index costs the import (docs/ebds.md).
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    insured = models.ForeignKey(
+        "registry.Insured", on_delete=models.PROTECT, related_name="declaration_lines", db_index=False
+    )
     # Copied from the declaration so that "everything about one insured person"
-    # is one indexed query on this table.
-    employer = models.ForeignKey("registry.Employer", on_delete=models.PROTECT, related_name="+")
+    # is one indexed query on this table. Only the import writes it, from the
+    # declaration's own employer, so no database constraint checks it again on
+    # each of millions of lines (the declaration's foreign key does).
+    employer = models.ForeignKey(
+        "registry.Employer", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     period = models.CharField(_("period"), max_length=6)
     is_current = models.BooleanField(default=True)
     is_new_employee = models.BooleanField(_("new employee (B04)"), default=False)
@@ -117,10 +125,52 @@ class DeclarationLine(models.Model):
                 name="line_capped_salary_within_ceiling",
             ),
         ]
-        indexes = [
-            models.Index(fields=["insured", "is_current", "period"]),
-            models.Index(fields=["employer", "insured", "period"]),
-        ]
+        # Every read goes through the person (dashboard, certificates, staff
+        # record, employments); an index by employer would only slow the import.
+        indexes = [models.Index(fields=["insured", "is_current", "period"])]
 
     def __str__(self) -> str:
         return f"{self.period} {self.insured_id} {self.days}d"
+
+
+class EbdsImportJob(models.Model):
+    """A file uploaded by staff, imported in the background (``declarations.tasks``).
+
+    The row is the record of the work and its outcome; while it runs, the number
+    of lines read so far is in the cache (the import's own transaction hides its
+    writes until it commits). See ``docs/ebds.md``, "Uploads by staff".
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        RUNNING = "running", _("importing")
+        IMPORTED = "imported", _("imported")
+        REJECTED = "rejected", _("rejected")
+        FAILED = "failed", _("stopped on an error")
+
+    name = models.CharField(_("file name"), max_length=255)
+    content = models.TextField(_("content"))
+    correction = models.BooleanField(_("correction"), default=False)
+    lines_total = models.PositiveIntegerField(_("lines"), default=0)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    ebds_file = models.ForeignKey(EbdsFile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Line, field and reason of each problem of a rejected file.
+    issues = models.JSONField(_("problems"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("e-BDS import")
+        verbose_name_plural = _("e-BDS imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.IMPORTED, self.State.REJECTED, self.State.FAILED)

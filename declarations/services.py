@@ -8,10 +8,12 @@ file changes nothing. See ``docs/ebds.md``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
 from damane.metrics import import_measured
+from declarations import bulk
 from declarations.ebds import EbdsDeclaration, EbdsError, EbdsIssue, EbdsLine, parse_ebds
 from declarations.models import Declaration, DeclarationLine, EbdsFile
 from declarations.periods import Period
@@ -76,17 +79,34 @@ def ebds_counts(declaration: EbdsDeclaration) -> dict[str, int]:
 
 
 @import_measured
-def import_ebds(*, text: str, filename: str, imported_by=None, correction: bool = False) -> ImportResult:
+def import_ebds(
+    *,
+    text: str,
+    filename: str,
+    imported_by=None,
+    correction: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
     """Validate and store one e-BDS file; raise ``ImportRejected`` with every problem.
 
     A file for an (employer, period) already declared is refused unless
     ``correction`` is set: the earlier declaration then stays, marked not
     current, and this one becomes the next version.
+
+    On PostgreSQL a well-formed new declaration takes the set-based path of
+    ``declarations.bulk`` (``COPY`` and ``INSERT … SELECT``); ``progress``, if
+    given, is called with the number of lines read so far.
     """
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     already = EbdsFile.objects.filter(sha256=sha256).first()
     if already:
         raise ImportRejected([_already_imported(already)])
+    if connection.vendor == "postgresql" and not correction:
+        try:
+            with _losing_a_race(sha256), transaction.atomic():
+                return _store_fast(text=text, sha256=sha256, filename=filename, user=imported_by, progress=progress)
+        except bulk.NotFast:
+            pass  # the full parser and the original store give the exact answer
     try:
         parsed = parse_ebds(
             text, ceiling=settings.DAMANE_SALARY_CEILING_CENTIMES, max_days=settings.DAMANE_MAX_DAYS_PER_MONTH
@@ -106,9 +126,14 @@ def import_ebds(*, text: str, filename: str, imported_by=None, correction: bool 
             ]
         )
 
+    with _losing_a_race(sha256), transaction.atomic():
+        return _store(parsed, text=text, sha256=sha256, filename=filename, user=imported_by, correction=correction)
+
+
+@contextmanager
+def _losing_a_race(sha256: str):
     try:
-        with transaction.atomic():
-            return _store(parsed, text=text, sha256=sha256, filename=filename, user=imported_by, correction=correction)
+        yield
     except IntegrityError:
         # Two imports of the same file or the same period at once: the loser
         # gets the answer it would have had one moment later.
@@ -233,6 +258,99 @@ def _store(parsed: EbdsDeclaration, *, text: str, sha256: str, filename: str, us
     return ImportResult(ebds_file=ebds_file, declaration=declaration, counts=counts, replaced=previous)
 
 
+def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> ImportResult:
+    """``_store`` for a new declaration, set-based; ``bulk.NotFast`` at the first doubt."""
+    with connection.cursor() as cursor:
+        bulk.open_stage(cursor)
+        with cursor.copy(bulk.copy_statement()) as copy:
+            scanned = bulk.scan(
+                text,
+                ceiling=settings.DAMANE_SALARY_CEILING_CENTIMES,
+                max_days=settings.DAMANE_MAX_DAYS_PER_MONTH,
+                copy=copy,
+                progress=progress,
+            )
+        sums = bulk.check_staged(
+            cursor,
+            scanned,
+            ceiling=settings.DAMANE_SALARY_CEILING_CENTIMES,
+            max_days=settings.DAMANE_MAX_DAYS_PER_MONTH,
+        )
+        parsed = scanned.declaration
+        if parsed.period > Period.of(timezone.localdate()):
+            raise bulk.NotFast
+        period = str(parsed.period)
+        # One query in the usual case (a known employer): the row, locked.
+        employer = Employer.objects.select_for_update().filter(affiliation_number=parsed.affiliation_number).first()
+        created = employer is None
+        if created:
+            employer, created = Employer.objects.get_or_create(
+                affiliation_number=parsed.affiliation_number,
+                defaults={model: getattr(parsed, attr) for model, attr in _EMPLOYER_FIELDS.items()},
+            )
+            employer = Employer.objects.select_for_update().get(pk=employer.pk)
+        declared, later = bulk.declared_periods(cursor, employer_id=employer.pk, period=period)
+        if declared:
+            raise bulk.NotFast
+        try:
+            insured_by_number, new_people, cin_fills = _resolve_people(parsed)
+        except ImportRejected:
+            raise bulk.NotFast from None
+        if not created and not later:
+            _update_employer(employer, parsed, later=False)
+        if new_people:
+            Insured.objects.bulk_create(new_people)
+            for person in new_people:
+                insured_by_number[person.cnss_number] = person
+        for person in cin_fills:
+            person.save(update_fields=["cin", "updated_at"])
+
+        counts = bulk.counts_of(sums, parsed)
+        ebds_file = EbdsFile.objects.create(
+            name=filename[:255],
+            sha256=sha256,
+            content=text,
+            transfer_id=parsed.transfer_id,
+            employer=employer,
+            period=period,
+            is_correction=False,
+            imported_by=user if getattr(user, "pk", None) else None,
+            counts=counts,
+        )
+        declaration = Declaration.objects.create(
+            employer=employer,
+            period=period,
+            source_file=ebds_file,
+            version=1,
+            is_current=True,
+            employee_count=counts["employees"],
+            total_days=counts["days"],
+            total_real_salary=counts["real_salary_total"],
+            total_capped_salary=counts["capped_salary_total"],
+        )
+        bulk.insert_known_lines(
+            cursor, declaration_id=declaration.pk, employer_id=employer.pk, period=period, expected=scanned.b02_count
+        )
+        DeclarationLine.objects.bulk_create(
+            [_declaration_line(line, declaration, insured_by_number[line.cnss_number]) for line in parsed.lines],
+            batch_size=1000,
+        )
+        late = bulk.extend_employments(
+            cursor, declaration_id=declaration.pk, employer_id=employer.pk, period=parsed.period, later=later
+        )
+        if late:
+            rebuild_employments(insured_ids=late, employer=employer)
+        bulk.close_stage(cursor)
+    audit_record(
+        action="declarations.declaration.imported",
+        obj=declaration,
+        actor=user,
+        before=None,
+        after={"file": ebds_file.name, "sha256": sha256, "version": 1, **counts},
+    )
+    return ImportResult(ebds_file=ebds_file, declaration=declaration, counts=counts, replaced=None)
+
+
 def _resolve_people(parsed: EbdsDeclaration) -> tuple[dict[str, Insured], list[Insured], list[Insured]]:
     """Known insured persons by CNSS number, those to register (B04), and known
     ones whose blank CIN a B04 fills in. Raises ``ImportRejected`` listing every
@@ -315,11 +433,13 @@ def _cin_issue(line: EbdsLine, why: str) -> EbdsIssue:
     )
 
 
-def _update_employer(employer: Employer, parsed: EbdsDeclaration) -> None:
+def _update_employer(employer: Employer, parsed: EbdsDeclaration, *, later: bool | None = None) -> None:
     """Take the employer's details from B01, unless a later period is already
     declared (a correction of an old period must not bring back an old address).
-    Blank B01 fields leave the registry's value."""
-    later = Declaration.objects.filter(employer=employer, is_current=True, period__gt=str(parsed.period)).exists()
+    Blank B01 fields leave the registry's value. ``later``: whether a later
+    period is declared, when the caller knows."""
+    if later is None:
+        later = Declaration.objects.filter(employer=employer, is_current=True, period__gt=str(parsed.period)).exists()
     if later:
         return
     changed = []

@@ -22,7 +22,10 @@ from registry.validators import (
 class InsuredQuerySet(models.QuerySet):
     def by_cin(self, cin: str):
         """Insured persons whose current *or earlier* CIN is ``cin``."""
-        return self.filter(Q(cin=cin) | Q(previous_cins__cin=cin)).distinct()
+        # A subquery rather than a join: each side then uses its own index (the
+        # OR over a join would read the whole registry at national scale).
+        earlier = PreviousCin.objects.filter(cin=cin).values("insured_id")
+        return self.filter(Q(cin=cin) | Q(pk__in=earlier))
 
 
 class Insured(models.Model):
@@ -66,6 +69,9 @@ class Insured(models.Model):
             models.CheckConstraint(condition=Q(cnss_number__regex=r"^[0-9]{9}$"), name="insured_cnss_number_9_digits"),
             models.UniqueConstraint(fields=["cin"], condition=~Q(cin=""), name="insured_current_cin_unique"),
         ]
+        # Staff search by name prefix (UPPER(last_name) LIKE 'X%') also has, on
+        # PostgreSQL, insured_last_name_prefix with text_pattern_ops (migration
+        # 0004), which serves LIKE whatever the database's collation.
         indexes = [models.Index(Upper("last_name"), name="insured_last_name_upper")]
 
     def __str__(self) -> str:
@@ -135,8 +141,11 @@ class Employment(models.Model):
     an exit starts a new employment.
     """
 
-    insured = models.ForeignKey(Insured, on_delete=models.CASCADE, related_name="employments")
-    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employments")
+    # No single-column indexes on the foreign keys: ``employment_unique_start``
+    # and the (employer, end_date) index start with them, and each index is
+    # rewritten when the monthly import moves ``last_period`` (docs/ebds.md).
+    insured = models.ForeignKey(Insured, on_delete=models.CASCADE, related_name="employments", db_index=False)
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employments", db_index=False)
     start_period = models.CharField(_("first declared period"), max_length=6)
     start_date = models.DateField(_("start date"))
     last_period = models.CharField(_("last declared period"), max_length=6)
@@ -154,7 +163,7 @@ class Employment(models.Model):
                 name="employment_ends_after_start",
             ),
         ]
-        indexes = [models.Index(fields=["insured", "employer"]), models.Index(fields=["employer", "end_date"])]
+        indexes = [models.Index(fields=["employer", "end_date"])]
 
     def __str__(self) -> str:
         return f"{self.insured.cnss_number} @ {self.employer.affiliation_number} from {self.start_period}"

@@ -118,3 +118,30 @@ def test_it_has_help():
     assert "--correction" in text
     assert "--dry-run" in text
     assert "FILE:LINE: FIELD: reason" in text
+
+
+def test_it_ends_with_a_summary_of_files_lines_and_speed(tmp_path):
+    first = ebds_file(
+        tmp_path, "DS_1234567_202501.txt", make_declaration("202501", [hire(), hire("100000002", cin="J1")])
+    )
+    second = ebds_file(
+        tmp_path, "DS_1234567_202502.txt", make_declaration("202502", [make_line("100000001"), make_line("100000002")])
+    )
+
+    status, out, err = run(first, second)
+
+    assert (status, err) == (0, "")
+    summary = out.splitlines()[-1]
+    assert summary.startswith("Summary: 2 of 2 file(s) imported, 0 rejected; 4 lines (2 new employees), 104 days")
+    assert summary.endswith(" lines/s.")
+
+
+def test_it_shows_a_progress_bar_when_asked(tmp_path, capsys):
+    path = ebds_file(tmp_path, "DS_1234567_202501.txt", make_declaration("202501", [hire()]))
+
+    status, _out, _err = run("--progress", "always", path)
+
+    assert status == 0
+    shown = capsys.readouterr().err
+    assert "DS_1234567_202501.txt" in shown
+    assert "1/1" in shown

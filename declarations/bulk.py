@@ -1,0 +1,369 @@
+"""The fast path of the e-BDS import, for PostgreSQL (``docs/ebds.md``, "Speed").
+
+``import_fast`` stores a file whose every line is well formed in one pass: the
+B02 lines (employees already known to the fund) are checked in Python against a
+strict pattern and streamed with ``COPY`` into a temporary staging table, then
+written with set-based SQL (``INSERT … SELECT`` joined on the registry by CNSS
+number); employments are extended or opened with two statements instead of
+re-reading each person's history.
+
+It never rejects a file itself. Anything it is not sure about (a line the strict
+pattern does not match, a rule broken, a total off, an unknown CNSS number, a
+period already declared, a correction, a period later than one already
+imported for the same people) raises ``NotFast`` inside the transaction, which
+rolls back; ``declarations.services.import_ebds`` then runs the full parser and
+the original store, which give the exact reasons. So every validation rule and
+every message stays that of ``declarations.ebds``, and a file is stored the
+same way on either path (``tests/declarations/test_ebds_bulk.py`` compares
+them).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from declarations.ebds import (
+    EXIT_SITUATIONS,
+    LAYOUTS,
+    SITUATION_RANKS,
+    EbdsDeclaration,
+    _parse_date,
+    _Parser,
+    _Record,
+)
+from declarations.periods import Period
+
+# A B02 record whose every field has the right kind: N fields digits, AN fields
+# printable ASCII, the filler blank; then the line end the parser accepts
+# (CRLF, LF, or nothing or a lone CR on the last line). Anything else goes to
+# the full parser.
+_B02 = re.compile(
+    "".join(
+        "B02"
+        if spec.name == "L_Type_Enreg"
+        else (f"([0-9]{{{spec.width}}})" if spec.kind == "N" else f"([ -~]{{{spec.width}}})")
+        if spec.kind != "filler"
+        else f" {{{spec.width}}}"
+        for spec in LAYOUTS["B02"]
+    )
+    + "\r?\n?"
+)
+# Numbers are copied as the digits of the file: PostgreSQL reads them.
+_STAGE_COLUMNS = (
+    "line_no, affiliation, period, cnss_number, declared_name, children, af_due, af_deducted, af_net, af_returned, "
+    "days, real_salary, capped_salary, situation, rank, control"
+)
+# How often (in lines) the progress callback hears from the scan.
+PROGRESS_EVERY = 5000
+
+
+class NotFast(Exception):
+    """The file needs the full parser (it may be fine, or it is rejected)."""
+
+
+def _strip_end(raw: str) -> str:
+    if raw.endswith("\n"):
+        raw = raw[:-1]
+    if raw.endswith("\r"):
+        raw = raw[:-1]
+    return raw
+
+
+@dataclass
+class Scanned:
+    """What ``scan`` read: the declaration (header and B04 lines only), the
+    records the staged B02 lines are checked against, and the B02 count."""
+
+    declaration: EbdsDeclaration
+    b02_count: int
+    b03: _Record
+    b05: _Record
+    b06: _Record
+
+
+def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[int], None] | None = None) -> Scanned:
+    """Check the file's shape and write its B02 lines to ``copy`` (a psycopg ``Copy``).
+
+    Per line, Python checks only what a pattern and a set can: field kinds,
+    blank filler, printable text, a name, a known situation, one CNSS number
+    once. The arithmetic (days, ceiling, control sums, totals) is checked on
+    the staged rows by ``check_staged``. Raises ``NotFast`` at the first doubt.
+    """
+    parser = _Parser(text, ceiling=ceiling, max_days=max_days)
+    numbered = enumerate(io.StringIO(text, newline="\n"), start=1)
+    singles: dict[str, _Record] = {}
+
+    def single(expected: str, number: int, raw: str) -> _Record:
+        raw = _strip_end(raw)
+        if raw[:3] != expected:
+            raise NotFast
+        record = parser.read_line(number, raw)
+        if record is None or not record.sound or parser.issues:
+            raise NotFast
+        singles[expected] = record
+        return record
+
+    number, raw = next(numbered, (0, ""))
+    single("B00", number, raw)
+    number, raw = next(numbered, (0, ""))
+    header = single("B01", number, raw)
+    parser.check_header(header, singles["B00"])
+    if parser.issues:
+        raise NotFast
+    affiliation = header.values["N_Num_Affilie"]
+    period = header.values["L_Periode"]
+
+    seen: set[str] = set()
+    add = seen.add
+    write_row = copy.write_row
+    match = _B02.fullmatch
+    ranks = SITUATION_RANKS
+    count = 0
+    # B02 lines, until the B03.
+    for number, raw in numbered:
+        m = match(raw)
+        if m is None:
+            if raw[:3] == "B03":
+                break
+            raise NotFast
+        g = m.groups()
+        cnss = g[2]
+        if cnss in seen:
+            raise NotFast
+        add(cnss)
+        name = g[3].rstrip().upper()
+        situation = g[12].rstrip().upper()
+        if not name or situation not in ranks:
+            raise NotFast
+        write_row((number, g[0], g[1], cnss, name, *g[4:12], situation, ranks[situation], g[13]))
+        count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(count)
+    else:
+        raise NotFast
+    b03 = single("B03", number, raw)
+
+    # B04 lines (new employees): few, read by the full parser's own methods.
+    b04_records: list[_Record] = []
+    for number, raw in numbered:
+        if raw[:3] == "B05":
+            break
+        if raw[:3] != "B04":
+            raise NotFast
+        record = parser.read_line(number, _strip_end(raw))
+        if record is None or not record.sound or record.values["N_Num_Assure"] in seen:
+            raise NotFast
+        add(record.values["N_Num_Assure"])
+        b04_records.append(record)
+    else:
+        raise NotFast
+    b05 = single("B05", number, raw)
+    number, raw = next(numbered, (0, ""))
+    b06 = single("B06", number, raw)
+    for _number, raw in numbered:
+        if _strip_end(raw):
+            raise NotFast  # only empty lines may follow B06
+
+    for record in (b03, *b04_records, b05, b06):
+        parser.check_matches_header(record, header)
+    b04_lines = [parser.read_employee(record) for record in b04_records]
+    parser.check_totals(b05, b04_records)
+    if parser.issues:
+        raise NotFast
+
+    transfer = singles["B00"].values["N_Identif_Transfert"]
+    values = header.values
+    declaration = EbdsDeclaration(
+        affiliation_number=affiliation,
+        period=Period.parse(period),
+        employer_name=values["L_Raison_Sociale"],
+        activity=values["L_Activite"],
+        address=values["L_Adresse"],
+        city=values["L_Ville"],
+        postal_code=values["C_Code_Postal"],
+        agency_code=values["C_Code_Agence"],
+        issued_on=_parse_date(values["D_Date_Emission"]),
+        due_on=_parse_date(values["D_Date_Exig"]),
+        transfer_id="" if set(transfer) == {"0"} else transfer,
+        lines=b04_lines,
+        header_line=header.line,
+    )
+    if progress:
+        progress(count + len(b04_lines))
+    return Scanned(declaration=declaration, b02_count=count, b03=b03, b05=b05, b06=b06)
+
+
+def check_staged(cursor, scanned: Scanned, *, ceiling: int, max_days: int) -> dict[str, int]:
+    """The rules of each staged B02 line and the B03 and B06 totals, in SQL;
+    returns the B02 sums (``NotFast`` if anything is off)."""
+    declaration = scanned.declaration
+    cursor.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE affiliation <> %s OR period <> %s OR days > %s
+                                OR capped_salary <> least(real_salary, %s)
+                                OR control <> cnss_number::numeric + af_returned + days + real_salary
+                                              + capped_salary + rank),
+               coalesce(sum(cnss_number::numeric), 0), coalesce(sum(children), 0), coalesce(sum(af_due), 0),
+               coalesce(sum(af_deducted), 0), coalesce(sum(af_net), 0), coalesce(sum(af_returned), 0),
+               coalesce(sum(days), 0), coalesce(sum(real_salary), 0), coalesce(sum(capped_salary), 0),
+               coalesce(sum(control), 0)
+        FROM ebds_stage
+        """,
+        [declaration.affiliation_number, str(declaration.period), max_days, ceiling],
+    )
+    row = cursor.fetchone()
+    count, broken = row[0], row[1]
+    if count != scanned.b02_count or broken:
+        raise NotFast
+    sums = dict(
+        zip(
+            (
+                "N_T_Num_Imma",
+                "N_T_Enfants",
+                "N_T_AF_A_Payer",
+                "N_T_AF_A_Deduire",
+                "N_T_AF_Net_A_Payer",
+                "N_T_AF_A_Reverser",
+                "N_T_Jours_Declares",
+                "N_T_Salaire_Reel",
+                "N_T_Salaire_Plaf",
+                "N_T_Ctr",
+            ),
+            (int(value) for value in row[2:]),
+            strict=True,
+        )
+    )
+    sums["N_Nbr_Salaries"] = count
+    b03 = scanned.b03.numbers
+    if any(b03[name] != value for name, value in sums.items()):
+        raise NotFast
+    b05 = scanned.b05.numbers
+    for name in ("N_Nbr_Salaries", "N_T_Num_Imma", "N_T_Jours_Declares", "N_T_Salaire_Reel", "N_T_Salaire_Plaf"):
+        if scanned.b06.numbers[name] != sums[name] + b05[name]:
+            raise NotFast
+    if scanned.b06.numbers["N_T_Ctr"] != sums["N_T_Ctr"] + b05["N_T_Ctr"]:
+        raise NotFast
+    return sums
+
+
+def counts_of(sums: dict[str, int], declaration: EbdsDeclaration) -> dict[str, int]:
+    """The counts ``services.ebds_counts`` gives, from the B02 sums and the B04 lines."""
+    new = declaration.lines
+    return {
+        "employees": sums["N_Nbr_Salaries"] + len(new),
+        "new_employees": len(new),
+        "days": sums["N_T_Jours_Declares"] + sum(line.days for line in new),
+        "real_salary_total": sums["N_T_Salaire_Reel"] + sum(line.real_salary for line in new),
+        "capped_salary_total": sums["N_T_Salaire_Plaf"] + sum(line.capped_salary or 0 for line in new),
+    }
+
+
+def open_stage(cursor) -> None:
+    """The session's staging table, empty. Made once per connection (a rolled-back
+    transaction takes it away, and the next import makes it again); emptied at
+    commit, and by ``close_stage`` for imports nested in a larger transaction."""
+    cursor.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS ebds_stage (line_no integer, affiliation text, period text, "
+        "cnss_number text, declared_name text, children smallint, af_due bigint, af_deducted bigint, af_net bigint, "
+        "af_returned bigint, days smallint, real_salary bigint, capped_salary bigint, situation text, "
+        "rank smallint, control numeric) ON COMMIT DELETE ROWS"
+    )
+
+
+def close_stage(cursor) -> None:
+    cursor.execute("TRUNCATE ebds_stage")
+
+
+def declared_periods(cursor, *, employer_id: int, period: str) -> tuple[bool, bool]:
+    """Whether the employer has a current declaration for ``period``, and for a later one."""
+    cursor.execute(
+        "SELECT coalesce(bool_or(period = %s), false), coalesce(bool_or(period > %s), false) "
+        "FROM declarations_declaration WHERE employer_id = %s AND is_current AND period >= %s",
+        [period, period, employer_id, period],
+    )
+    declared, later = cursor.fetchone()
+    return declared, later
+
+
+def copy_statement() -> str:
+    return f"COPY ebds_stage ({_STAGE_COLUMNS}) FROM STDIN"
+
+
+def insert_known_lines(cursor, *, declaration_id: int, employer_id: int, period: str, expected: int) -> None:
+    """Declaration lines of the staged B02 records; ``NotFast`` if a CNSS number is unknown."""
+    cursor.execute(
+        """
+        INSERT INTO declarations_declarationline (
+            declaration_id, insured_id, employer_id, period, is_current, is_new_employee, declared_name,
+            children, family_allowance_due, family_allowance_deducted, family_allowance_net,
+            family_allowance_returned, days, real_salary, capped_salary, situation)
+        SELECT %s, i.id, %s, %s, true, false, s.declared_name, s.children, s.af_due, s.af_deducted, s.af_net,
+               s.af_returned, s.days, s.real_salary, s.capped_salary, s.situation
+        FROM ebds_stage s JOIN registry_insured i ON i.cnss_number = s.cnss_number
+        ORDER BY i.id
+        """,
+        [declaration_id, employer_id, period],
+    )
+    if cursor.rowcount != expected:
+        raise NotFast
+
+
+def extend_employments(cursor, *, declaration_id: int, employer_id: int, period: Period, later: bool) -> list[int]:
+    """Employments after appending ``period`` (set-based, ``registry.services.derive_spells``'s rules).
+
+    For each person of the declaration whose latest line with this employer is
+    earlier than ``period``: the open employment now runs to ``period`` (ending
+    on its last day with an exit situation); without an open one, a new one
+    starts (one statement for both). Returns the people for whom ``period`` is
+    not the latest (a late file): their employments need ``rebuild_employments``.
+    """
+    p = str(period)
+    last_day = period.last_day
+    exits = tuple(sorted(EXIT_SITUATIONS))
+    # Employments derive from current lines: without a later current declaration
+    # of this employer (``later``), no employment of it runs past ``period``.
+    if not later:
+        late = []
+    else:
+        cursor.execute(
+            """
+        SELECT DISTINCT e.insured_id FROM registry_employment e
+        JOIN declarations_declarationline l ON l.insured_id = e.insured_id
+        WHERE l.declaration_id = %s AND e.employer_id = %s AND e.last_period > %s
+        """,
+            [declaration_id, employer_id, p],
+        )
+        late = [row[0] for row in cursor.fetchall()]
+    # Both statements see the employments as they were before (one snapshot):
+    # a line opens a new employment when its person has none open with this
+    # employer and none reaching ``period`` (those are late, rebuilt after).
+    cursor.execute(
+        """
+        WITH extended AS (
+            UPDATE registry_employment e
+            SET last_period = %s,
+                end_date = CASE WHEN l.situation = ANY(%s) THEN %s::date END,
+                exit_reason = CASE WHEN l.situation = ANY(%s) THEN l.situation ELSE '' END
+            FROM declarations_declarationline l
+            WHERE l.declaration_id = %s AND e.insured_id = l.insured_id AND e.employer_id = %s
+              AND e.end_date IS NULL AND e.last_period < %s
+        )
+        INSERT INTO registry_employment (insured_id, employer_id, start_period, start_date, last_period, end_date,
+                                         exit_reason)
+        SELECT l.insured_id, %s, %s, %s, %s, CASE WHEN l.situation = ANY(%s) THEN %s::date END,
+               CASE WHEN l.situation = ANY(%s) THEN l.situation ELSE '' END
+        FROM declarations_declarationline l
+        WHERE l.declaration_id = %s AND NOT EXISTS (
+            SELECT 1 FROM registry_employment e
+            WHERE e.insured_id = l.insured_id AND e.employer_id = %s AND (e.end_date IS NULL OR e.last_period >= %s))
+        """,
+        [
+            *(p, list(exits), last_day, list(exits), declaration_id, employer_id, p),
+            *(employer_id, p, period.first_day, p, list(exits), last_day, list(exits), declaration_id, employer_id, p),
+        ],
+    )
+    return late

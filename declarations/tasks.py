@@ -1,0 +1,16 @@
+"""Background work of the declarations app: staff uploads (``declarations.jobs``).
+
+The task takes the job's id, never the file; it is enqueued on commit and is
+idempotent (the job row records the outcome; a second run of a finished job
+does nothing). No automatic retry: a rejected file is an answer, not a fault,
+and a failed one is shown to the staff member, who can upload it again.
+"""
+
+from celery import shared_task
+
+from declarations import jobs
+
+
+@shared_task(acks_late=True)
+def run_import_job(job_id: int) -> str:
+    return jobs.import_job_run(job_id=job_id)
