@@ -181,6 +181,7 @@ def _certificate_decisions(insured: Insured, today):
     return [
         {"kind": kind, "label": label, "decision": evaluate_record(record, kind, None, today=today)}
         for kind, label in CertificateKind.choices
+        if kind in rules.KINDS
     ], record
 
 

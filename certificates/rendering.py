@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from certificates.documents import CertificateSnapshot
-from certificates.rules import ANNUAL_SALARY, DECLARED_DAYS
+from certificates.rules import ANNUAL_SALARY, DECLARED_DAYS, TREATY_PERIODS
 from declarations.periods import Period, period_range
 
 # --- Page geometry (PDF points, 1 pt = 1/72 in) ------------------------------------
@@ -150,6 +150,8 @@ def _kind_context(snapshot: CertificateSnapshot) -> dict:
             "year_columns": _year_columns(facts["years"]),
             "quarter_max": facts.get("quarter_max", settings.DAMANE_MAX_DAYS_PER_QUARTER),
         }
+    if snapshot.kind == TREATY_PERIODS:
+        return {"year_columns": _year_columns(facts["moroccan"]["years"])}
     return {}
 
 
