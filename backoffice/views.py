@@ -49,6 +49,7 @@ from damane.access import client_ip
 from damane.ratelimit import ratelimit
 from declarations.status import status_for_employer
 from registry.models import Insured
+from treaties.services import is_treaty_officer
 
 STAFF_BACKEND = "accounts.backends.StaffBackend"
 SESSION_PENDING = "backoffice_pending_login"
@@ -155,6 +156,7 @@ def home(request):
     context = {
         "is_supervisor": services.SUPERVISOR in roles,
         "is_agent": services.AGENT in roles,
+        "is_treaty": is_treaty_officer(request.user),
         "form": SearchForm(),
     }
     if roles:

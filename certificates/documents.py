@@ -23,10 +23,10 @@ from typing import Any, NotRequired, TypedDict
 # keys in evaluated annotations on Python 3.11.
 from certificates.rules import (
     AFFILIATION,
+    ALL_KINDS,
     ANNUAL_SALARY,
     DECLARED_DAYS,
     DEREGISTRATION,
-    ALL_KINDS,
     EMPLOYMENT,
     NON_AFFILIATION,
     TREATY_PERIODS,

@@ -22,10 +22,10 @@ from certificates.documents import (
 )
 from certificates.rules import (
     AFFILIATION,
+    ALL_KINDS,
     ANNUAL_SALARY,
     DECLARED_DAYS,
     DEREGISTRATION,
-    ALL_KINDS,
     EMPLOYMENT,
     NON_AFFILIATION,
     TREATY_PERIODS,

@@ -104,6 +104,15 @@ class ForeignPeriodVersion(models.Model):
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.TextField(_("decision note"), blank=True)
+    # The certificate issued on this version, once issued.
+    certificate = models.OneToOneField(
+        "certificates.Certificate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="treaty_version",
+        verbose_name=_("certificate"),
+    )
 
     objects = PeriodVersionQuerySet.as_manager()
 
