@@ -12,7 +12,8 @@ class PeriodForm(forms.Form):
     )
     start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
-    unit = forms.ChoiceField(label=_("Reported in"), choices=Unit.choices)
+    # An empty first choice: an untouched extra row must post nothing, so that it is skipped.
+    unit = forms.ChoiceField(label=_("Reported in"), choices=[("", "—"), *Unit.choices])
     amount = forms.IntegerField(label=_("Number of quarters, months or days"), min_value=1, max_value=40_000)
     reference = forms.CharField(label=_("Reference of the foreign institution"), max_length=80)
 
