@@ -46,6 +46,7 @@ SIGNATURE_BOTTOM = 14.0  # from the bottom of the band
 # from a 100 dpi scan, also blurred by one pixel (tests/certificates/test_qr.py).
 QR_SIZE = 128.0
 YEARS_PER_COLUMN = 14
+TREATY_YEARS_PER_COLUMN = 3
 
 SIGNATURE_BOX = (
     PAGE_WIDTH - MARGIN_SIDE - SIGNATURE_WIDTH,
@@ -128,9 +129,9 @@ def _salary_months(facts: dict) -> list[dict]:
     return [{"period": str(p), "rows": by_period.get(str(p), [])} for p in period_range(first, last)]
 
 
-def _year_columns(years: list) -> list[list]:
+def _year_columns(years: list, per_column: int = YEARS_PER_COLUMN) -> list[list]:
     """A long career prints as two or three tables side by side so that it stays on one page."""
-    columns = 1 if len(years) <= YEARS_PER_COLUMN else 2 if len(years) <= 2 * YEARS_PER_COLUMN else 3
+    columns = 1 if len(years) <= per_column else 2 if len(years) <= 2 * per_column else 3
     rows = -(-len(years) // columns)
     return [years[i : i + rows] for i in range(0, len(years), rows)]
 
@@ -151,7 +152,8 @@ def _kind_context(snapshot: CertificateSnapshot) -> dict:
             "quarter_max": facts.get("quarter_max", settings.DAMANE_MAX_DAYS_PER_QUARTER),
         }
     if snapshot.kind == TREATY_PERIODS:
-        return {"year_columns": _year_columns(facts["moroccan"]["years"])}
+        # The foreign periods and the totals share the page: shorter columns.
+        return {"year_columns": _year_columns(facts["moroccan"]["years"], TREATY_YEARS_PER_COLUMN)}
     return {}
 
 

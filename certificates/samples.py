@@ -135,19 +135,19 @@ HASSAN = HolderSnapshot(
 
 
 def _treaty() -> dict:
-    """Hassan worked in France 1986-2003 (quarters reported by the CNAV), then in Morocco."""
+    """Hassan worked in France 1986-2008 (quarters reported by the CNAV), then in Morocco."""
     from treaties.rules import Period as ForeignPeriod
     from treaties.rules import Rule, cumulate
 
     moroccan_years = []
-    for year in range(2003, 2026):
-        quarters = [0, 0, 60, 78] if year == 2003 else [78, 78, 78, 78]
+    for year in range(2008, 2026):
+        quarters = [0, 0, 60, 78] if year == 2008 else [78, 78, 78, 78]
         moroccan_years.append({"year": year, "quarters": quarters, "total": sum(quarters)})
     moroccan = {(y["year"], q + 1): d for y in moroccan_years for q, d in enumerate(y["quarters"]) if d}
     institution = "Caisse nationale d'assurance vieillesse (CNAV)"
     periods = [
         ForeignPeriod("FR", institution, date(1986, 3, 1), date(1995, 12, 31), "quarters", 39, "CNAV 1986-1995"),
-        ForeignPeriod("FR", institution, date(1996, 4, 1), date(2003, 9, 30), "quarters", 30, "CNAV 1996-2003"),
+        ForeignPeriod("FR", institution, date(1996, 4, 1), date(2008, 9, 30), "quarters", 50, "CNAV 1996-2008"),
     ]
     counted = cumulate(moroccan=moroccan, periods=periods, rule=Rule(), threshold=3240)
     return {
@@ -167,7 +167,7 @@ def _treaty() -> dict:
         "moroccan": {
             "years": moroccan_years,
             "total_days": sum(y["total"] for y in moroccan_years),
-            "first_period": "200307",
+            "first_period": "200807",
             "last_period": "202512",
         },
         **counted,

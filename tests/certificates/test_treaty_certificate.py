@@ -6,6 +6,8 @@ the printed QR code read by ZXing and checked offline, the verify page and the
 PDF upload, and the bilingual text read back with pdftotext.
 """
 
+import copy
+import dataclasses
 import re
 from datetime import date
 from io import BytesIO
@@ -141,3 +143,17 @@ def test_the_sample_renders_as_pdf_a_2a_with_every_font_embedded(poppler):
     xmp = PdfFileReader(BytesIO(pdf)).root["/Metadata"].get_object().data
     assert re.search(rb'pdfaid:part(="2"|>2<)', xmp)
     assert re.search(rb'pdfaid:conformance(="A"|>A<)', xmp)
+
+
+def test_eighteen_moroccan_years_and_two_foreign_periods_fit_on_one_page_a_longer_career_continues(poppler):
+    snapshot = sample_snapshot("treaty_periods")
+    assert len(snapshot.facts["moroccan"]["years"]) == 18
+    pdf = render_certificate_pdf(snapshot, qr_payload_url="https://damane.cnss.ma/verify/x")
+    assert "Pages:           1" in poppler("pdfinfo", pdf)
+    facts = copy.deepcopy(snapshot.facts)
+    facts["moroccan"]["years"] = [
+        {"year": year, "quarters": [78, 78, 78, 78], "total": 312} for year in range(1996, 2026)
+    ]
+    longer = dataclasses.replace(snapshot, facts=facts)
+    pdf = render_certificate_pdf(longer, qr_payload_url="https://damane.cnss.ma/verify/x")
+    assert "Pages:           2" in poppler("pdfinfo", pdf)
