@@ -464,6 +464,7 @@ def _render_request(request, case: Case, close_form):
             "close_form": close_form,
             "page_has_errors": bool(close_form.errors),
             "can_propose": case.is_open and case.kind in (CaseKind.NAME_CORRECTION, CaseKind.ID_UPDATE),
+            "is_treaty": case.kind == CaseKind.TREATY and is_treaty_officer(request.user),
             "agency": dict(AGENCIES).get(case.details.get("agency"), case.details.get("agency")),
             "country": dict(TREATY_COUNTRIES).get(case.details.get("country"), case.details.get("country")),
         },
