@@ -206,3 +206,12 @@ def test_periods_that_end_in_the_future_are_refused(treaty_case, officer, france
             periods=[services.PeriodInput("", date(2020, 1, 1), date(2999, 1, 1), "days", 10, "R")],
             document=document(),
         )
+
+
+def test_a_treaty_officer_gets_the_treaties_card_not_the_agency_records(as_staff, officer):
+    client = as_staff(officer)
+    home = client.get(reverse("backoffice:home")).content.decode()
+    assert reverse("treaties:list") in home
+    assert "neither the agent nor the supervisor group" not in home
+    assert client.get(reverse("backoffice:search")).status_code == 403
+    assert client.get(reverse("backoffice:requests")).status_code == 403
