@@ -71,8 +71,15 @@ def calendar_split(start: date, end: date) -> list[tuple[tuple[int, int], int]]:
     return parts
 
 
-def spread(days: int, start: date, end: date) -> dict[tuple[int, int], int]:
-    """``days`` spread over the quarters of start..end by calendar days (largest remainder, exact sum)."""
+def spread(days: int, start: date, end: date, cap: int | None = None) -> dict[tuple[int, int], int]:
+    """``days`` spread over the quarters of start..end by calendar days (largest remainder, exact sum).
+
+    With ``cap``, no quarter gets more than ``cap`` days: what a longer quarter
+    would get beyond it goes to the quarters that still have room, so that 40
+    quarters reported over 40 calendar quarters fill each with exactly ``cap``.
+    Days beyond ``cap`` times the number of quarters stay unspread (the sum is
+    then less than ``days``): a quarter never counts more than ``cap``.
+    """
     parts = calendar_split(start, end)
     span = sum(length for _key, length in parts)
     shares = [(key, days * length // span, days * length % span) for key, length in parts]
@@ -80,6 +87,16 @@ def spread(days: int, start: date, end: date) -> dict[tuple[int, int], int]:
     missing = days - sum(result.values())
     for key, _whole, _rest in sorted(shares, key=lambda s: (-s[2], s[0]))[:missing]:
         result[key] += 1
+    if cap is not None:
+        excess = sum(max(0, value - cap) for value in result.values())
+        result = {key: min(value, cap) for key, value in result.items()}
+        for key in sorted(result, key=lambda k: (result[k], k)):
+            if excess <= 0:
+                break
+            room = cap - result[key]
+            moved = min(room, excess)
+            result[key] += moved
+            excess -= moved
     return result
 
 
@@ -103,7 +120,7 @@ def cumulate(
     by_country: dict[tuple[str, str], int] = defaultdict(int)
     for period in sorted(periods, key=lambda p: (p.start, p.end, p.country)):
         days = period_days(period, rule)
-        for key, value in spread(days, period.start, period.end).items():
+        for key, value in spread(days, period.start, period.end, rule.quarter_max).items():
             foreign_by_quarter[key] += value
         by_country[(period.country, period.institution)] += days
         rows.append(

@@ -106,3 +106,25 @@ def test_countries_are_summed_by_institution():
 def test_an_unknown_unit_is_refused():
     with pytest.raises(ValueError):
         period_days(fr(date(2000, 1, 1), date(2000, 12, 31), "weeks", 4), RULE)
+
+
+def test_forty_quarters_reported_over_forty_calendar_quarters_fill_each_one_exactly():
+    shares = spread(40 * 78, date(1990, 1, 1), date(1999, 12, 31), cap=78)
+    assert set(shares.values()) == {78}
+    assert len(shares) == 40
+
+
+@given(
+    quarters=st.integers(min_value=1, max_value=60),
+    start=st.dates(min_value=date(1950, 1, 1), max_value=date(2010, 1, 1)),
+    extra=st.integers(min_value=0, max_value=30),
+)
+def test_reported_quarters_that_fit_their_span_count_in_full_when_nothing_overlaps(quarters, start, extra):
+    from datetime import timedelta
+
+    end = start + timedelta(days=quarters * 92 + extra)
+    span = len(calendar_split(start, end))
+    reported = min(quarters, span)
+    result = cumulate(moroccan={}, periods=[fr(start, end, "quarters", reported)], rule=RULE, threshold=3240)
+    assert result["totals"]["foreign_counted_days"] == reported * 78
+    assert result["totals"]["not_counted_days"] == 0
