@@ -23,6 +23,7 @@ from casework.services import case_create
 from certificates.services import certificate_issue
 from tests.factories import seed_personas
 from treaties import services as treaty_services
+from treaties.conventions import ensure_conventions
 from treaties.models import Convention
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -120,6 +121,7 @@ def cast(transactional_db, monkeypatch, settings, tmp_path):
     case = case_create(insured=fatima, kind=CaseKind.ARREARS_REPORT, employer=employer, actor=fatima_user)
     supervisor = make_staff("chef.casa", "agent", "supervisor")
     # A treaty request with periods recorded by one officer, seen by the other (who may approve them).
+    ensure_conventions()
     treaty = case_create(insured=amina, kind=CaseKind.TREATY, details={"country": "FR", "periods": "1999-2004"})
     recorder, approver = make_staff("traites.nadia", "treaty"), make_staff("traites.omar", "treaty")
     version = treaty_services.periods_record(

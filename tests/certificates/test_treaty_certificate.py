@@ -32,6 +32,7 @@ from tests.backoffice.conftest import PDF, make_staff
 from tests.certificates.test_qr import _public_key_from_jwk, decode_qr_codes
 from tests.factories import seed_personas
 from treaties import services
+from treaties.conventions import ensure_conventions
 from treaties.models import Convention
 from treaties.services import PeriodInput
 
@@ -44,6 +45,7 @@ def treaty_certificate(settings, tmp_path):
     today = date.today()
     hassan = seed_personas("hassan", today=today)["hassan"]
     case = case_create(insured=hassan, kind=CaseKind.TREATY, details={"country": "FR", "periods": "1986-2003"})
+    ensure_conventions()
     nadia, omar = make_staff("traites.nadia", "treaty"), make_staff("traites.omar", "treaty")
     version = services.periods_record(
         case=case,

@@ -8,6 +8,7 @@ from casework.models import CaseKind
 from casework.services import case_create
 from tests.backoffice.conftest import PDF, make_staff, verified_login
 from tests.factories import seed_personas
+from treaties.conventions import ensure_conventions
 from treaties.models import Convention
 from treaties.services import PeriodInput
 
@@ -85,8 +86,16 @@ def treaty_case(hassan):
     )
 
 
+@pytest.fixture(autouse=True)
+def _conventions(request):
+    """The migration's conventions, also after a transactional test flushed them."""
+    if "db" in request.fixturenames or "transactional_db" in request.fixturenames:
+        ensure_conventions()
+
+
 @pytest.fixture
 def france(db):
+    ensure_conventions()
     return Convention.objects.get(country="FR")
 
 
