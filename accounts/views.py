@@ -41,6 +41,7 @@ from damane.ratelimit import hit, peek, ratelimit, ratelimited_response
 from declarations.models import DeclarationLine
 from declarations.periods import period_range
 from declarations.status import expected_period, statuses_for_employers
+from treaties.selectors import treaty_progress_for
 
 INSURED_BACKEND = "accounts.backends.InsuredBackend"
 SESSION_ACTIVATION = "damane_activation"
@@ -294,6 +295,7 @@ def dashboard(request):
             "months": months,
             "declared_months": sum(1 for m in months if m["lines"]),
             "expected": last,
+            "treaty_progress": treaty_progress_for(insured),
         },
     )
 

@@ -49,6 +49,7 @@ from damane.access import client_ip
 from damane.ratelimit import ratelimit
 from declarations.status import status_for_employer
 from registry.models import Insured
+from treaties.services import is_treaty_officer
 
 STAFF_BACKEND = "accounts.backends.StaffBackend"
 SESSION_PENDING = "backoffice_pending_login"
@@ -155,6 +156,7 @@ def home(request):
     context = {
         "is_supervisor": services.SUPERVISOR in roles,
         "is_agent": services.AGENT in roles,
+        "is_treaty": is_treaty_officer(request.user),
         "form": SearchForm(),
     }
     if roles:
@@ -181,6 +183,7 @@ def _certificate_decisions(insured: Insured, today):
     return [
         {"kind": kind, "label": label, "decision": evaluate_record(record, kind, None, today=today)}
         for kind, label in CertificateKind.choices
+        if kind in rules.KINDS
     ], record
 
 
@@ -461,6 +464,7 @@ def _render_request(request, case: Case, close_form):
             "close_form": close_form,
             "page_has_errors": bool(close_form.errors),
             "can_propose": case.is_open and case.kind in (CaseKind.NAME_CORRECTION, CaseKind.ID_UPDATE),
+            "is_treaty": case.kind == CaseKind.TREATY and is_treaty_officer(request.user),
             "agency": dict(AGENCIES).get(case.details.get("agency"), case.details.get("agency")),
             "country": dict(TREATY_COUNTRIES).get(case.details.get("country"), case.details.get("country")),
         },

@@ -11,6 +11,7 @@ from casework.services import case_create
 from damane.access import client_ip, insured_required
 from declarations.status import status_for_employer
 from registry.models import Employer
+from treaties.selectors import treaty_progress
 
 
 @insured_required
@@ -22,7 +23,11 @@ def case_list(request):
 @insured_required
 def case_detail(request, reference):
     case = get_object_or_404(Case.objects.select_related("employer"), reference=reference, insured=request.user.insured)
-    return render(request, "casework/detail.html", {"case": case, "documents": case.documents.all()})
+    return render(
+        request,
+        "casework/detail.html",
+        {"case": case, "documents": case.documents.all(), "treaty_progress": treaty_progress([case])},
+    )
 
 
 def document_download(request, pk):

@@ -23,12 +23,13 @@ from typing import Any, NotRequired, TypedDict
 # keys in evaluated annotations on Python 3.11.
 from certificates.rules import (
     AFFILIATION,
+    ALL_KINDS,
     ANNUAL_SALARY,
     DECLARED_DAYS,
     DEREGISTRATION,
     EMPLOYMENT,
-    KINDS,
     NON_AFFILIATION,
+    TREATY_PERIODS,
 )
 
 # Bump when the stored snapshot layout changes incompatibly; from_dict() reads
@@ -135,6 +136,59 @@ class DeregistrationFacts(TypedDict):
     exit_reason: str  # e-BDS situation code: "SO" (left), "DE" (deceased), or ""
 
 
+class ConventionFacts(TypedDict):
+    country: str  # ISO 3166 alpha-2
+    name_fr: str
+    name_ar: str
+    title_fr: str
+    title_ar: str
+    institution: str  # liaison institution
+    institution_ar: str
+    rule: dict  # days_per_quarter, days_per_month, quarter_max
+
+
+class ForeignPeriodRow(TypedDict):
+    country: str
+    institution: str
+    start: str
+    end: str
+    unit: str  # "quarters", "months" or "days", as the foreign institution reported
+    amount: int
+    reference: str
+    days: int  # what the period counts for under the convention's rule
+
+
+class TreatyMoroccanFacts(TypedDict):
+    years: list[DeclaredDaysYear]
+    total_days: int
+    first_period: str | None
+    last_period: str | None
+
+
+class TreatyTotals(TypedDict):
+    moroccan_days: int
+    foreign_days: int  # as reported, converted to days
+    foreign_counted_days: int  # what counts once overlapping quarters are counted once
+    not_counted_days: int
+    overlapping_quarters: int
+    total_days: int
+    threshold: int
+    threshold_reached: bool
+
+
+class TreatyPeriodsFacts(TypedDict):
+    """Attestation de périodes d'assurance (convention): Moroccan and foreign periods, totals under the rule."""
+
+    convention: ConventionFacts
+    request_reference: str
+    version: int  # the approved version of the foreign periods
+    as_of: str
+    moroccan: TreatyMoroccanFacts
+    foreign: list[ForeignPeriodRow]
+    countries: list[dict]
+    totals: TreatyTotals
+
+
 FACTS_TYPES: dict[str, type] = {
     EMPLOYMENT: EmploymentFacts,
     AFFILIATION: AffiliationFacts,
@@ -142,6 +196,7 @@ FACTS_TYPES: dict[str, type] = {
     ANNUAL_SALARY: AnnualSalaryFacts,
     DECLARED_DAYS: DeclaredDaysFacts,
     DEREGISTRATION: DeregistrationFacts,
+    TREATY_PERIODS: TreatyPeriodsFacts,
 }
 
 
@@ -214,7 +269,7 @@ class CertificateSnapshot:
     locale: str = "fr"
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        if self.kind not in ALL_KINDS:
             raise SnapshotError(f"unknown certificate kind {self.kind!r}")
         if self.valid_until < self.issued_on:
             raise SnapshotError("valid_until is before issued_on")

@@ -20,6 +20,7 @@ class CertificateKind(models.TextChoices):
     ANNUAL_SALARY = "annual_salary", pgettext_lazy("certificate kind", "Annual salary certificate")
     DECLARED_DAYS = "declared_days", pgettext_lazy("certificate kind", "Statement of declared days")
     DEREGISTRATION = "deregistration", pgettext_lazy("certificate kind", "Deregistration certificate")
+    TREATY_PERIODS = "treaty_periods", pgettext_lazy("certificate kind", "Insurance periods certificate (treaty)")
 
 
 class Channel(models.TextChoices):

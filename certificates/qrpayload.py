@@ -46,6 +46,7 @@ from certificates.rules import (
     DEREGISTRATION,
     EMPLOYMENT,
     NON_AFFILIATION,
+    TREATY_PERIODS,
 )
 from certificates.signing import QR_CURRENT_FILE, SigningError, ensure_dev_material, key_id
 
@@ -62,6 +63,7 @@ KIND_CODES = {
     ANNUAL_SALARY: "S",
     DECLARED_DAYS: "D",
     DEREGISTRATION: "R",
+    TREATY_PERIODS: "T",
 }
 KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 # Longest token accepted: refuses oversized input before any decoding.
@@ -125,6 +127,14 @@ def _key_facts(kind: str, facts: dict[str, Any]) -> dict[str, Any]:
             "x": facts["end_date"],
             "p": facts["last_period"],
             "r": facts["exit_reason"],
+        }
+    if kind == TREATY_PERIODS:
+        totals = facts["totals"]
+        return {
+            "c": facts["convention"]["country"],
+            "m": totals["moroccan_days"],
+            "f": totals["foreign_counted_days"],
+            "t": totals["total_days"],
         }
     raise ValueError(f"unknown certificate kind {kind!r}")
 

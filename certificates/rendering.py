@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from certificates.documents import CertificateSnapshot
-from certificates.rules import ANNUAL_SALARY, DECLARED_DAYS
+from certificates.rules import ANNUAL_SALARY, DECLARED_DAYS, TREATY_PERIODS
 from declarations.periods import Period, period_range
 
 # --- Page geometry (PDF points, 1 pt = 1/72 in) ------------------------------------
@@ -46,6 +46,7 @@ SIGNATURE_BOTTOM = 14.0  # from the bottom of the band
 # from a 100 dpi scan, also blurred by one pixel (tests/certificates/test_qr.py).
 QR_SIZE = 128.0
 YEARS_PER_COLUMN = 14
+TREATY_YEARS_PER_COLUMN = 3
 
 SIGNATURE_BOX = (
     PAGE_WIDTH - MARGIN_SIDE - SIGNATURE_WIDTH,
@@ -172,9 +173,9 @@ def _salary_summary(facts: dict, months: list[dict]) -> dict:
     return {"salary_month_totals": month_totals, "salary_employers": by_employer}
 
 
-def _year_columns(years: list) -> list[list]:
+def _year_columns(years: list, per_column: int = YEARS_PER_COLUMN) -> list[list]:
     """A long career prints as two or three tables side by side so that it stays on one page."""
-    columns = 1 if len(years) <= YEARS_PER_COLUMN else 2 if len(years) <= 2 * YEARS_PER_COLUMN else 3
+    columns = 1 if len(years) <= per_column else 2 if len(years) <= 2 * per_column else 3
     rows = -(-len(years) // columns)
     return [years[i : i + rows] for i in range(0, len(years), rows)]
 
@@ -198,6 +199,9 @@ def _kind_context(snapshot: CertificateSnapshot) -> dict:
             "year_columns": _year_columns(facts["years"]),
             "quarter_max": facts.get("quarter_max", settings.DAMANE_MAX_DAYS_PER_QUARTER),
         }
+    if snapshot.kind == TREATY_PERIODS:
+        # The foreign periods and the totals share the page: shorter columns.
+        return {"year_columns": _year_columns(facts["moroccan"]["years"], TREATY_YEARS_PER_COLUMN)}
     return {}
 
 

@@ -27,6 +27,10 @@ ANNUAL_SALARY = "annual_salary"
 DECLARED_DAYS = "declared_days"
 DEREGISTRATION = "deregistration"
 KINDS = (EMPLOYMENT, AFFILIATION, NON_AFFILIATION, ANNUAL_SALARY, DECLARED_DAYS, DEREGISTRATION)
+# Issued by the International Treaties service only (treaties app), never by these rules.
+TREATY_PERIODS = "treaty_periods"
+AGENCY_KINDS = (TREATY_PERIODS,)
+ALL_KINDS = KINDS + AGENCY_KINDS
 
 # Ways out of a blocking case, each an action the portal offers.
 WAY_EMPLOYER_NOTICE = "employer_notice"  # formal notice to the employer

@@ -1,4 +1,4 @@
-"""Sample snapshots of the six certificates, one realistic person each.
+"""Sample snapshots of the seven certificates, one realistic person each.
 
 Used by the tests, the benchmark and ``manage.py render_samples`` (the pictures
 in docs/samples/). The identifiers are fixed so that sample renders are
@@ -22,12 +22,13 @@ from certificates.documents import (
 )
 from certificates.rules import (
     AFFILIATION,
+    ALL_KINDS,
     ANNUAL_SALARY,
     DECLARED_DAYS,
     DEREGISTRATION,
     EMPLOYMENT,
-    KINDS,
     NON_AFFILIATION,
+    TREATY_PERIODS,
 )
 from declarations.periods import Period, period_range
 
@@ -122,6 +123,57 @@ def _career() -> DeclaredDaysFacts:
     }
 
 
+HASSAN = HolderSnapshot(
+    last_name="AMRANI",
+    first_name="Hassan",
+    last_name_ar="العمراني",
+    first_name_ar="حسن",
+    cin="EE778899",
+    cnss_number="100901238",
+    birth_date=date(1964, 9, 5),
+)
+
+
+def _treaty() -> dict:
+    """Hassan worked in France 1986-2008 (quarters reported by the CNAV), then in Morocco."""
+    from treaties.rules import Period as ForeignPeriod
+    from treaties.rules import Rule, cumulate
+
+    moroccan_years = []
+    for year in range(2008, 2026):
+        quarters = [0, 0, 60, 78] if year == 2008 else [78, 78, 78, 78]
+        moroccan_years.append({"year": year, "quarters": quarters, "total": sum(quarters)})
+    moroccan = {(y["year"], q + 1): d for y in moroccan_years for q, d in enumerate(y["quarters"]) if d}
+    institution = "Caisse nationale d'assurance vieillesse (CNAV)"
+    periods = [
+        ForeignPeriod("FR", institution, date(1986, 3, 1), date(1995, 12, 31), "quarters", 39, "CNAV 1986-1995"),
+        ForeignPeriod("FR", institution, date(1996, 4, 1), date(2008, 9, 30), "quarters", 50, "CNAV 1996-2008"),
+    ]
+    counted = cumulate(moroccan=moroccan, periods=periods, rule=Rule(), threshold=3240)
+    return {
+        "convention": {
+            "country": "FR",
+            "name_fr": "France",
+            "name_ar": "فرنسا",
+            "title_fr": "Convention de sécurité sociale entre le Royaume du Maroc et la République française",
+            "title_ar": "اتفاقية الضمان الاجتماعي بين المملكة المغربية والجمهورية الفرنسية",
+            "institution": institution,
+            "institution_ar": "الصندوق الوطني للتأمين على الشيخوخة",
+            "rule": {"days_per_quarter": 78, "days_per_month": 26, "quarter_max": 78},
+        },
+        "request_reference": "DEM-2026-0004217",
+        "version": 1,
+        "as_of": ISSUED_ON.isoformat(),
+        "moroccan": {
+            "years": moroccan_years,
+            "total_days": sum(y["total"] for y in moroccan_years),
+            "first_period": "200807",
+            "last_period": "202512",
+        },
+        **counted,
+    }
+
+
 _FACTS: dict[str, tuple[HolderSnapshot, dict]] = {
     EMPLOYMENT: (
         FATIMA,
@@ -160,6 +212,7 @@ _FACTS: dict[str, tuple[HolderSnapshot, dict]] = {
             exit_reason="SO",
         ),
     ),
+    TREATY_PERIODS: (HASSAN, _treaty()),
 }
 
 _PUBLIC_IDS = {
@@ -169,6 +222,7 @@ _PUBLIC_IDS = {
     ANNUAL_SALARY: "Mv3J8rLx0Pq6Ta9cNe2Wds",
     DECLARED_DAYS: "Hn5Yt2Wb8Ks1Fz7Qm4Rc0v",
     DEREGISTRATION: "Ge6Pw1Nd9Xj3Lu5Vb8Tk2s",
+    TREATY_PERIODS: "Tr4Yq9Lm2Xc7Vb5Nw8Kd3f",
 }
 _CODES = {
     EMPLOYMENT: "K7QM-3XH9-RT4P-8WZN-C2VD-6JEB",
@@ -177,6 +231,7 @@ _CODES = {
     ANNUAL_SALARY: "W3HX-7KPT-9QVM-4ZRC-2DNJ-8GAS",
     DECLARED_DAYS: "E8RJ-5TWN-3CXQ-7PHV-9KMZ-4DGU",
     DEREGISTRATION: "N6DZ-2VKQ-8XMR-4HWT-7CPJ-3BFY",
+    TREATY_PERIODS: "R5KW-9PXT-3MZQ-7HVC-4NJD-8GEB",
 }
 
 
@@ -187,7 +242,7 @@ def sample_snapshot(kind: str) -> CertificateSnapshot:
     holder, facts = _FACTS[kind]
     return CertificateSnapshot(
         kind=kind,
-        number=f"{NUMBER_PREFIXES[kind]}-2026-{KINDS.index(kind) + 1234:08d}",
+        number=f"{NUMBER_PREFIXES[kind]}-2026-{ALL_KINDS.index(kind) + 1234:08d}",
         public_id=_PUBLIC_IDS[kind],
         verification_code=_CODES[kind],
         issued_on=ISSUED_ON,
@@ -198,4 +253,4 @@ def sample_snapshot(kind: str) -> CertificateSnapshot:
 
 
 def all_samples() -> list[CertificateSnapshot]:
-    return [sample_snapshot(kind) for kind in KINDS]
+    return [sample_snapshot(kind) for kind in ALL_KINDS]

@@ -34,6 +34,7 @@ NUMBER_PREFIXES = {
     CertificateKind.ANNUAL_SALARY: "SA",
     CertificateKind.DECLARED_DAYS: "JD",
     CertificateKind.DEREGISTRATION: "RA",
+    CertificateKind.TREATY_PERIODS: "CT",
 }
 
 
@@ -108,7 +109,7 @@ def certificate_issue(
     double-click or concurrent identical requests give one certificate.
     """
     today = today or timezone.localdate()
-    if kind not in CertificateKind.values:
+    if kind not in rules.KINDS:
         raise CertificateError(_("Unknown certificate type."))
     with transaction.atomic():
         insured = Insured.objects.select_for_update().get(pk=insured.pk)
@@ -116,80 +117,115 @@ def certificate_issue(
         if not decision.allowed:
             raise CertificateBlocked(decision)
 
-        holder = holder_of(insured)
-        holder_dict = {
-            "cnss_number": holder.cnss_number,
-            "cin": holder.cin,
-            "last_name": holder.last_name,
-            "first_name": holder.first_name,
-            "last_name_ar": holder.last_name_ar,
-            "first_name_ar": holder.first_name_ar,
-            "birth_date": holder.birth_date.isoformat() if holder.birth_date else None,
-        }
-        employer_id = decision.employer.id if decision.employer else None
-        fingerprint = _fingerprint(kind, employer_id, decision.facts, holder_dict)
-        existing = (
-            Certificate.objects.filter(
-                insured=insured, kind=kind, issued_on=today, request_fingerprint=fingerprint, revoked_at__isnull=True
-            )
-            .order_by("issued_at")
-            .first()
-        )
-        if existing is not None:
-            return existing
-
-        snapshot = CertificateSnapshot.from_dict(
-            {
-                "kind": kind,
-                "number": next_certificate_number(kind, today.year),
-                "public_id": new_public_id(),
-                "verification_code": new_verification_code(),
-                "locale": locale,
-                "issued_on": today.isoformat(),
-                "valid_until": (today + relativedelta(months=settings.DAMANE_CERTIFICATE_VALIDITY_MONTHS)).isoformat(),
-                "holder": holder_dict,
-                "facts": decision.facts,
-            }
-        )
-        payload = sign_qr_payload(qr_claims(snapshot))
-        pdf = sign_pdf(
-            render_certificate_pdf(snapshot, qr_payload_url=qr_url(snapshot.public_id, payload)),
-            embedded_json=certificate_json_bytes(snapshot),
-        )
-        certificate = Certificate.objects.create(
+        certificate = certificate_store(
+            insured=insured,
             kind=kind,
-            number=snapshot.number,
-            public_id=snapshot.public_id,
-            verification_code=snapshot.verification_code,
-            insured=insured,
-            employer=Employer.objects.get(pk=employer_id) if employer_id else None,
-            channel=channel,
-            issued_by=actor if channel == Channel.AGENCY else None,
-            locale=locale,
-            issued_on=today,
-            valid_until=snapshot.valid_until,
-            request_fingerprint=fingerprint,
-            snapshot=snapshot.to_dict(),
-            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
-            pdf_size=len(pdf),
-            signing_key_id=signing_key_id(),
-            qr_key_id=payload_key_id(payload),
-        )
-        CertificateFile.objects.create(certificate=certificate, data=pdf)
-        # A re-issued certificate of the same scope replaces the earlier ones:
-        # they are never left silently valid (the verify page says so).
-        Certificate.objects.filter(
-            insured=insured, kind=kind, employer_id=employer_id, revoked_at__isnull=True, superseded_by__isnull=True
-        ).exclude(pk=certificate.pk).update(superseded_by=certificate)
-        audit_record(
-            action="certificates.certificate.issued",
-            obj=certificate,
+            facts=decision.facts,
+            employer_id=decision.employer.id if decision.employer else None,
             actor=actor,
-            insured=insured,
-            after={"number": certificate.number, "kind": kind, "channel": channel, "sha256": certificate.pdf_sha256},
+            channel=channel,
+            locale=locale,
+            today=today,
             ip_address=ip_address,
         )
     logger.info("certificate issued number=%s kind=%s channel=%s", certificate.number, kind, channel)
+    return certificate
+
+
+def holder_dict_of(insured: Insured) -> dict:
+    holder = holder_of(insured)
+    return {
+        "cnss_number": holder.cnss_number,
+        "cin": holder.cin,
+        "last_name": holder.last_name,
+        "first_name": holder.first_name,
+        "last_name_ar": holder.last_name_ar,
+        "first_name_ar": holder.first_name_ar,
+        "birth_date": holder.birth_date.isoformat() if holder.birth_date else None,
+    }
+
+
+def certificate_store(
+    *,
+    insured: Insured,
+    kind: str,
+    facts: dict,
+    employer_id: int | None = None,
+    actor=None,
+    channel: str = Channel.ONLINE,
+    locale: str = "fr",
+    today: date,
+    ip_address: str | None = None,
+) -> Certificate:
+    """Snapshot, number, render, sign, store and audit a certificate whose facts are decided.
+
+    Call inside the caller's transaction, with the insured row locked. An
+    identical certificate (same type, scope, facts, holder) issued the same day
+    and not revoked is returned instead of a second one.
+    """
+    holder_dict = holder_dict_of(insured)
+    fingerprint = _fingerprint(kind, employer_id, facts, holder_dict)
+    existing = (
+        Certificate.objects.filter(
+            insured=insured, kind=kind, issued_on=today, request_fingerprint=fingerprint, revoked_at__isnull=True
+        )
+        .order_by("issued_at")
+        .first()
+    )
+    if existing is not None:
+        return existing
+
+    snapshot = CertificateSnapshot.from_dict(
+        {
+            "kind": kind,
+            "number": next_certificate_number(kind, today.year),
+            "public_id": new_public_id(),
+            "verification_code": new_verification_code(),
+            "locale": locale,
+            "issued_on": today.isoformat(),
+            "valid_until": (today + relativedelta(months=settings.DAMANE_CERTIFICATE_VALIDITY_MONTHS)).isoformat(),
+            "holder": holder_dict,
+            "facts": facts,
+        }
+    )
+    payload = sign_qr_payload(qr_claims(snapshot))
+    pdf = sign_pdf(
+        render_certificate_pdf(snapshot, qr_payload_url=qr_url(snapshot.public_id, payload)),
+        embedded_json=certificate_json_bytes(snapshot),
+    )
+    certificate = Certificate.objects.create(
+        kind=kind,
+        number=snapshot.number,
+        public_id=snapshot.public_id,
+        verification_code=snapshot.verification_code,
+        insured=insured,
+        employer=Employer.objects.get(pk=employer_id) if employer_id else None,
+        channel=channel,
+        issued_by=actor if channel == Channel.AGENCY else None,
+        locale=locale,
+        issued_on=today,
+        valid_until=snapshot.valid_until,
+        request_fingerprint=fingerprint,
+        snapshot=snapshot.to_dict(),
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        pdf_size=len(pdf),
+        signing_key_id=signing_key_id(),
+        qr_key_id=payload_key_id(payload),
+    )
+    CertificateFile.objects.create(certificate=certificate, data=pdf)
+    # A re-issued certificate of the same scope replaces the earlier ones:
+    # they are never left silently valid (the verify page says so).
+    Certificate.objects.filter(
+        insured=insured, kind=kind, employer_id=employer_id, revoked_at__isnull=True, superseded_by__isnull=True
+    ).exclude(pk=certificate.pk).update(superseded_by=certificate)
+    audit_record(
+        action="certificates.certificate.issued",
+        obj=certificate,
+        actor=actor,
+        insured=insured,
+        after={"number": certificate.number, "kind": kind, "channel": channel, "sha256": certificate.pdf_sha256},
+        ip_address=ip_address,
+    )
     return certificate
 
 

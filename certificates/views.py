@@ -53,6 +53,7 @@ def index(request):
             "decision": evaluate_record(record, kind, None, today=today),
         }
         for kind, label in CertificateKind.choices
+        if kind in rules.KINDS
     ]
     issued = Certificate.objects.for_insured(insured).order_by("-issued_at")[:50]
     return render(
@@ -79,7 +80,7 @@ def needs_options(decision) -> bool:
 @insured_required
 @require_http_methods(["GET", "POST"])
 def request_certificate(request, kind):
-    if kind not in CertificateKind.values:
+    if kind not in rules.KINDS:
         raise Http404
     insured = request.user.insured
     today = timezone.localdate()

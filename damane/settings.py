@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "audit",
     "casework",
     "alerts",
+    "treaties",
 ]
 
 MIDDLEWARE = [

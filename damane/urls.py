@@ -18,6 +18,7 @@ urlpatterns = [
     path("me/alerts/", include("alerts.urls")),
     path("verify/", include("verification.urls")),
     path("api/v1/", include("verification.api_urls")),
+    path("staff/treaties/", include("treaties.urls")),
     path("staff/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]

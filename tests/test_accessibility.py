@@ -4,11 +4,13 @@ nothing overflows sideways, tap targets are 44 px and focus is visible. Screensh
 pages on a phone go to docs/screenshots/ when DAMANE_SCREENSHOTS is set."""
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -20,6 +22,9 @@ from casework.models import CaseKind
 from casework.services import case_create
 from certificates.services import certificate_issue
 from tests.factories import seed_personas
+from treaties import services as treaty_services
+from treaties.conventions import ensure_conventions
+from treaties.models import Convention
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -99,10 +104,11 @@ def session_cookie(user, *, staff=False):
 
 
 @pytest.fixture
-def cast(transactional_db, monkeypatch, settings):
+def cast(transactional_db, monkeypatch, settings, tmp_path):
     """The people and documents the pages show; signed before Playwright starts (pyHanko has its own loop)."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.LANGUAGE_CODE = "fr"
+    settings.MEDIA_ROOT = tmp_path / "private"
     today = timezone.localdate()
     people = seed_personas("amina", "fatima", "youssef", today=today)
     amina, fatima = people["amina"], people["fatima"]
@@ -114,7 +120,21 @@ def cast(transactional_db, monkeypatch, settings):
     employer = fatima.employments.get().employer
     case = case_create(insured=fatima, kind=CaseKind.ARREARS_REPORT, employer=employer, actor=fatima_user)
     supervisor = make_staff("chef.casa", "agent", "supervisor")
+    # A treaty request with periods recorded by one officer, seen by the other (who may approve them).
+    ensure_conventions()
+    treaty = case_create(insured=amina, kind=CaseKind.TREATY, details={"country": "FR", "periods": "1999-2004"})
+    recorder, approver = make_staff("traites.nadia", "treaty"), make_staff("traites.omar", "treaty")
+    version = treaty_services.periods_record(
+        case=treaty,
+        actor=recorder,
+        convention=Convention.objects.get(country="FR"),
+        periods=[treaty_services.PeriodInput("", date(1999, 1, 1), date(2004, 12, 31), "quarters", 24, "CNAV 77")],
+        document=SimpleUploadedFile("releve.pdf", b"%PDF-1.7\n%%EOF\n", content_type="application/pdf"),
+    )
     return {
+        "treaty": treaty,
+        "treaty_version": version,
+        "treaty_cookie": session_cookie(approver, staff=True),
         "amina": amina,
         "fatima": fatima,
         "employer": employer,
@@ -171,11 +191,19 @@ def pages(cast):
         ("staff-request", f"/staff/requests/{case.reference}/"),
         ("staff-identity-changes", "/staff/identity-changes/"),
     ]
+    treaty = cast["treaty"]
+    treaties = [
+        ("staff-home-treaties", "/staff/"),
+        ("treaty-requests", "/staff/treaties/"),
+        ("treaty-request", f"/staff/treaties/r/{treaty.reference}/"),
+        ("treaty-periods", f"/staff/treaties/r/{treaty.reference}/periods/new/"),
+    ]
     return [
         (None, public),
-        (cast["insured_cookie"], insured),
+        (cast["insured_cookie"], [*insured, ("treaty-progress", f"/requests/r/{treaty.reference}/")]),
         (cast["fatima_cookie"], arrears),
         (cast["staff_cookie"], staff),
+        (cast["treaty_cookie"], treaties),
     ]
 
 

@@ -43,6 +43,15 @@ def key_facts(kind: str, facts: dict) -> dict:
         return {"from_period": facts.get("from_period"), "to_period": facts.get("to_period")}
     if kind == "affiliation":
         return {"registered_on": facts.get("registered_on"), "employers": len(facts.get("employers") or [])}
+    if kind == "treaty_periods":
+        totals = facts.get("totals") or {}
+        convention = facts.get("convention") or {}
+        return {
+            "country": convention.get("country"),
+            "moroccan_days": totals.get("moroccan_days"),
+            "foreign_counted_days": totals.get("foreign_counted_days"),
+            "total_days": totals.get("total_days"),
+        }
     return {}
 
 

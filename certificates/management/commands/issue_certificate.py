@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("cnss_number", help="CNSS number of the insured person (9 digits)")
-        parser.add_argument("kind", choices=CertificateKind.values)
+        parser.add_argument("kind", choices=[k for k in CertificateKind.values if k in rules.KINDS])
         parser.add_argument("--employer", metavar="AFFILIATION", help="affiliation number of the employer concerned")
         parser.add_argument(
             "--last-declared-period", action="store_true", help="state the last declared period (employer one behind)"

@@ -16,14 +16,20 @@ from accounts.models import User
 from registry.models import Insured
 
 INSURED_DEMO = ("100234561", "amina.bennani@example.ma", "damane demo 2026")
-STAFF_DEMO = [("agent.demo", ["agent"]), ("superviseur.demo", ["agent", "supervisor"])]
+STAFF_DEMO = [
+    ("agent.demo", ["agent"]),
+    ("superviseur.demo", ["agent", "supervisor"]),
+    # Two officers of the International Treaties service: one records, the other approves.
+    ("traites.demo", ["treaty"]),
+    ("traites2.demo", ["treaty"]),
+]
 STAFF_PASSWORD = "damane staff demo 2026"  # noqa: S105 - demo only, refused when DEBUG is off
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo accounts (development only): Amina BENNANI's insured account, already activated, and "
-        "two staff accounts (agent.demo, superviseur.demo) with TOTP devices. Idempotent."
+        "staff accounts (agent.demo, superviseur.demo, traites.demo, traites2.demo) with TOTP devices. Idempotent."
     )
 
     def add_arguments(self, parser):
@@ -61,5 +67,6 @@ class Command(BaseCommand):
         path.write_text("\n".join(lines) + "\n")
         path.chmod(0o600)
         self.stdout.write(f"Insured demo login: {cnss} / {password}")
-        self.stdout.write(f"Staff demo logins: agent.demo, superviseur.demo / {STAFF_PASSWORD} (TOTP: {path})")
+        names = ", ".join(name for name, _groups in STAFF_DEMO)
+        self.stdout.write(f"Staff demo logins: {names} / {STAFF_PASSWORD} (TOTP: {path})")
         self.stdout.write("Current TOTP code: python manage.py demo_totp agent.demo")

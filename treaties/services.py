@@ -1,0 +1,390 @@
+"""The International Treaties service's writes. Each function is one transaction, audited.
+
+An officer of the service records the foreign periods of a treaty request as a
+new version, with the foreign institution's document; a *different* officer
+approves it (four eyes, also a database CHECK); the service then issues the
+cumulative-periods certificate through the certificates machinery, and the
+insured is told by e-mail, through the outbox, that it is ready.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from casework.models import Case, CaseKind, CaseStatus
+from casework.services import case_decide
+from casework.uploads import check_upload, random_name, safe_display_name
+from certificates import rules as certificate_rules
+from certificates.models import Certificate, CertificateKind, Channel
+from certificates.services import certificate_store, evaluate_for
+from registry.models import Insured
+from treaties import rules
+from treaties.models import Convention, ForeignPeriod, ForeignPeriodVersion, Unit
+
+logger = logging.getLogger(__name__)
+
+TREATY_ROLE = "treaty"
+EARLIEST_PERIOD = date(1940, 1, 1)
+MAX_PERIODS = 40
+
+
+class TreatyError(Exception):
+    """A treaties-service action refused for a reason the officer can act on."""
+
+
+@dataclass(frozen=True)
+class PeriodInput:
+    institution: str
+    start: date
+    end: date
+    unit: str
+    amount: int
+    reference: str
+
+
+def is_treaty_officer(user) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_staff
+        and user.is_active
+        and user.groups.filter(name=TREATY_ROLE).exists()
+    )
+
+
+def _require_officer(user) -> None:
+    if not is_treaty_officer(user):
+        raise TreatyError(_("Only officers of the International Treaties service can do this."))
+
+
+def check_period(period: PeriodInput, *, today: date) -> None:
+    """Refuse a period that cannot be what a foreign institution reported."""
+    if not period.institution.strip():
+        raise TreatyError(_("Give the foreign institution of each period."))
+    if not period.reference.strip():
+        raise TreatyError(_("Give the foreign institution's reference of each period."))
+    if period.start > period.end:
+        raise TreatyError(_("A period ends before it starts."))
+    if period.start < EARLIEST_PERIOD or period.end > today:
+        raise TreatyError(_("A period must lie between 1940 and today."))
+    if period.unit not in Unit.values:
+        raise TreatyError(_("Choose whether the period is reported in quarters, months or days."))
+    if period.amount <= 0:
+        raise TreatyError(_("The number of quarters, months or days must be at least 1."))
+    calendar_days = (period.end - period.start).days + 1
+    quarters = len(rules.calendar_split(period.start, period.end))
+    months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month + 1
+    limit = {Unit.QUARTERS: quarters, Unit.MONTHS: months, Unit.DAYS: calendar_days}[period.unit]
+    if period.amount > limit:
+        raise TreatyError(
+            _("%(amount)s %(unit)s do not fit between %(start)s and %(end)s (at most %(limit)s).")
+            % {
+                "amount": period.amount,
+                "unit": Unit(period.unit).label,
+                "start": period.start.strftime("%d/%m/%Y"),
+                "end": period.end.strftime("%d/%m/%Y"),
+                "limit": limit,
+            }
+        )
+
+
+def _treaty_case(case: Case) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.kind != CaseKind.TREATY:
+        raise TreatyError(_("This request is not a treaty request."))
+    return case
+
+
+def periods_record(
+    *,
+    case: Case,
+    actor,
+    convention: Convention,
+    periods: list[PeriodInput],
+    document,
+    note: str = "",
+    ip_address: str | None = None,
+) -> ForeignPeriodVersion:
+    """Record a new version of the foreign periods; it counts only once another officer approves it."""
+    _require_officer(actor)
+    today = timezone.localdate()
+    if not periods:
+        raise TreatyError(_("Enter at least one foreign period."))
+    if len(periods) > MAX_PERIODS:
+        raise TreatyError(_("At most %(count)s periods in one version.") % {"count": MAX_PERIODS})
+    periods = [
+        PeriodInput(**{**p.__dict__, "institution": p.institution.strip() or convention.liaison_institution})
+        for p in periods
+    ]
+    for period in periods:
+        check_period(period, today=today)
+    if document is None:
+        raise TreatyError(_("Attach the foreign institution's document."))
+    try:
+        content_type, extension, sha256 = check_upload(document)
+    except ValidationError as error:
+        raise TreatyError(" ".join(error.messages)) from None
+    if not convention.active:
+        raise TreatyError(_("This convention is not in force."))
+    with transaction.atomic():
+        case = _treaty_case(case)
+        if not case.is_open:
+            raise TreatyError(_("This request is already closed."))
+        if ForeignPeriodVersion.objects.pending().filter(case=case).exists():
+            raise TreatyError(_("A version waits for approval: have it decided before recording another."))
+        number = (ForeignPeriodVersion.objects.filter(case=case).aggregate(n=Max("number"))["n"] or 0) + 1
+        version = ForeignPeriodVersion(
+            case=case,
+            number=number,
+            convention=convention,
+            note=(note or "").strip(),
+            document_name=safe_display_name(document.name),
+            document_type=content_type,
+            document_size=document.size,
+            document_sha256=sha256,
+            recorded_by=actor,
+        )
+        version.document.save(random_name(extension), File(document), save=False)
+        version.save()
+        ForeignPeriod.objects.bulk_create(
+            ForeignPeriod(
+                version=version,
+                country=convention.country,
+                institution=p.institution.strip(),
+                start=p.start,
+                end=p.end,
+                unit=p.unit,
+                amount=p.amount,
+                reference=p.reference.strip(),
+            )
+            for p in periods
+        )
+        if case.status == CaseStatus.SUBMITTED:
+            case_decide(case=case, actor=actor, status=CaseStatus.IN_PROGRESS, note="", ip_address=ip_address)
+        audit_record(
+            action="treaties.periods.recorded",
+            obj=version,
+            actor=actor,
+            insured=case.insured,
+            after={
+                "request": case.reference,
+                "version": number,
+                "convention": convention.country,
+                "periods": [
+                    {
+                        "start": p.start.isoformat(),
+                        "end": p.end.isoformat(),
+                        "unit": p.unit,
+                        "amount": p.amount,
+                        "reference": p.reference,
+                    }
+                    for p in periods
+                ],
+                "document_sha256": sha256,
+            },
+            reason=version.note,
+            ip_address=ip_address,
+        )
+    return version
+
+
+def _locked_pending(version: ForeignPeriodVersion, actor) -> ForeignPeriodVersion:
+    _require_officer(actor)
+    version = ForeignPeriodVersion.objects.select_for_update().get(pk=version.pk)
+    if not version.is_pending:
+        raise TreatyError(_("This version has already been decided."))
+    if version.recorded_by_id == actor.pk:
+        raise TreatyError(_("You recorded these periods: another officer must approve them (four-eyes rule)."))
+    return version
+
+
+def periods_approve(
+    *, version: ForeignPeriodVersion, actor, note: str = "", ip_address: str | None = None
+) -> ForeignPeriodVersion:
+    """Approve a pending version; the version it corrects stays, marked replaced."""
+    with transaction.atomic():
+        case = _treaty_case(version.case)
+        version = _locked_pending(version, actor)
+        previous = ForeignPeriodVersion.objects.approved().filter(case=case).select_for_update().first()
+        if previous is not None:
+            previous.status = ForeignPeriodVersion.Status.SUPERSEDED
+            previous.save(update_fields=["status"])
+        version.status = ForeignPeriodVersion.Status.APPROVED
+        version.decided_by = actor
+        version.decided_at = timezone.now()
+        version.decision_note = (note or "").strip()
+        version.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        audit_record(
+            action="treaties.periods.approved",
+            obj=version,
+            actor=actor,
+            insured=case.insured,
+            before={"status": ForeignPeriodVersion.Status.PENDING, "replaces": previous.number if previous else None},
+            after={"status": version.status, "version": version.number, "recorded_by": version.recorded_by.username},
+            reason=version.decision_note,
+            ip_address=ip_address,
+        )
+    return version
+
+
+def periods_reject(
+    *, version: ForeignPeriodVersion, actor, note: str, ip_address: str | None = None
+) -> ForeignPeriodVersion:
+    note = (note or "").strip()
+    if not note:
+        raise TreatyError(_("Explain why these periods are rejected."))
+    with transaction.atomic():
+        case = _treaty_case(version.case)
+        version = _locked_pending(version, actor)
+        version.status = ForeignPeriodVersion.Status.REJECTED
+        version.decided_by = actor
+        version.decided_at = timezone.now()
+        version.decision_note = note
+        version.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        audit_record(
+            action="treaties.periods.rejected",
+            obj=version,
+            actor=actor,
+            insured=case.insured,
+            before={"status": ForeignPeriodVersion.Status.PENDING},
+            after={"status": version.status, "version": version.number},
+            reason=note,
+            ip_address=ip_address,
+        )
+    return version
+
+
+def treaty_facts(*, insured: Insured, version: ForeignPeriodVersion, today: date) -> dict:
+    """What the certificate prints: Moroccan quarters from the declarations, the approved foreign periods, totals."""
+    declared = evaluate_for(insured, certificate_rules.DECLARED_DAYS, today=today).facts
+    convention = version.convention
+    rule = rules.Rule(**convention.rule)
+    moroccan = {
+        (year["year"], quarter + 1): days
+        for year in declared["years"]
+        for quarter, days in enumerate(year["quarters"])
+        if days
+    }
+    periods = [
+        rules.Period(
+            country=p.country,
+            institution=p.institution,
+            start=p.start,
+            end=p.end,
+            unit=p.unit,
+            amount=p.amount,
+            reference=p.reference,
+        )
+        for p in version.periods.all()
+    ]
+    counted = rules.cumulate(
+        moroccan=moroccan, periods=periods, rule=rule, threshold=settings.DAMANE_PENSION_DAYS_THRESHOLD
+    )
+    return {
+        "convention": {
+            "country": convention.country,
+            "name_fr": convention.name_fr,
+            "name_ar": convention.name_ar,
+            "title_fr": convention.title_fr,
+            "title_ar": convention.title_ar,
+            "institution": convention.liaison_institution,
+            "institution_ar": convention.liaison_institution_ar,
+            "rule": convention.rule,
+        },
+        "request_reference": version.case.reference,
+        "version": version.number,
+        "as_of": today.isoformat(),
+        "moroccan": {
+            "years": declared["years"],
+            "total_days": declared["total_days"],
+            "first_period": declared["first_period"],
+            "last_period": declared["last_period"],
+        },
+        **counted,
+    }
+
+
+def treaty_certificate_issue(*, case: Case, actor, ip_address: str | None = None) -> Certificate:
+    """Issue the certificate on the approved version, close the request, tell the insured it is ready."""
+    _require_officer(actor)
+    today = timezone.localdate()
+    with transaction.atomic():
+        case = _treaty_case(case)
+        insured = Insured.objects.select_for_update().get(pk=case.insured_id)
+        version = (
+            ForeignPeriodVersion.objects.approved()
+            .filter(case=case)
+            .select_related("convention", "case")
+            .select_for_update(of=("self",))
+            .first()
+        )
+        if version is None:
+            raise TreatyError(_("No approved foreign periods: record them and have another officer approve them."))
+        if ForeignPeriodVersion.objects.pending().filter(case=case).exists():
+            raise TreatyError(_("A correction waits for approval: have it decided before issuing."))
+        if version.certificate_id is not None:
+            raise TreatyError(_("The certificate of this version is already issued."))
+        account = getattr(insured, "account", None)
+        locale = (account.language if account is not None else "") or settings.LANGUAGE_CODE
+        certificate = certificate_store(
+            insured=insured,
+            kind=CertificateKind.TREATY_PERIODS,
+            facts=treaty_facts(insured=insured, version=version, today=today),
+            actor=actor,
+            channel=Channel.AGENCY,
+            locale=locale,
+            today=today,
+            ip_address=ip_address,
+        )
+        version.certificate = certificate
+        version.save(update_fields=["certificate"])
+        if case.is_open:
+            case_decide(
+                case=case,
+                actor=actor,
+                status=CaseStatus.DONE,
+                note=_("Your cumulative periods certificate %(number)s is issued: download it from My certificates.")
+                % {"number": certificate.number},
+                ip_address=ip_address,
+            )
+        audit_record(
+            action="treaties.certificate.issued",
+            obj=version,
+            actor=actor,
+            insured=insured,
+            after={"request": case.reference, "version": version.number, "number": certificate.number},
+            ip_address=ip_address,
+        )
+        notify_certificate_ready(case=case, certificate=certificate)
+    logger.info("treaty certificate issued number=%s version=%s", certificate.number, version.number)
+    return certificate
+
+
+def notify_certificate_ready(*, case: Case, certificate: Certificate):
+    """E-mail the account holder, in their language, that the certificate is ready.
+
+    The message names only the first name and the request's reference (no CIN,
+    CNSS number or periods: SECURITY.md 23). No account or no e-mail: nothing to send.
+    """
+    from accounts.notifications import send_notice
+
+    account = getattr(case.insured, "account", None)
+    if account is None or not account.email or not account.is_active:
+        return None
+    return send_notice(
+        to=account.email,
+        template="treaty_certificate_ready",
+        context={"first_name": case.insured.first_name.title(), "reference": case.reference},
+        language=account.language or certificate.locale,
+        user=account,
+    )
