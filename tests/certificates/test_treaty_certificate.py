@@ -136,14 +136,14 @@ def test_the_document_states_both_countries_periods_and_the_totals_in_french_and
     assert str(date.today().year) in text  # Moroccan quarters up to the last declared year
 
 
-def test_the_sample_renders_as_pdf_a_2a_with_every_font_embedded(poppler):
+def test_the_sample_renders_as_pdf_a_3a_with_every_font_embedded(poppler):
     snapshot = sample_snapshot("treaty_periods")
     pdf = render_certificate_pdf(snapshot, qr_payload_url="https://damane.cnss.ma/verify/x")
     fonts = poppler("pdffonts", pdf)
     rows = fonts.splitlines()[2:]
     assert rows and all(" yes " in row for row in rows)
     xmp = PdfFileReader(BytesIO(pdf)).root["/Metadata"].get_object().data
-    assert re.search(rb'pdfaid:part(="2"|>2<)', xmp)
+    assert re.search(rb'pdfaid:part(="3"|>3<)', xmp)
     assert re.search(rb'pdfaid:conformance(="A"|>A<)', xmp)
 
 
