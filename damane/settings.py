@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "backoffice",
     "audit",
     "casework",
+    "unregistered",
 ]
 
 MIDDLEWARE = [

@@ -223,6 +223,11 @@ def _store(parsed: EbdsDeclaration, *, text: str, sha256: str, filename: str, us
         batch_size=1000,
     )
     rebuild_employments(insured_ids=touched, employer=employer)
+    if new_people or cin_fills:
+        # People recorded at the agency as absent from the registry, now declared.
+        from unregistered.services import unregistered_link
+
+        unregistered_link(insured_ids=[person.pk for person in (*new_people, *cin_fills)], actor=user)
     audit_record(
         action="declarations.declaration.corrected" if previous else "declarations.declaration.imported",
         obj=declaration,
