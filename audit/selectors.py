@@ -10,10 +10,6 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from registry.models import Insured
 
-# Other records that stand for a person and carry their own audit entries
-# (label of the model, callable from a CIN or CNSS number to their ids).
-PERSON_RECORDS: dict[str, callable] = {}
-
 
 def _day_start(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
@@ -24,7 +20,7 @@ def audit_entries(*, actor="", action="", date_from=None, date_to=None, person="
 
     ``person`` is a CNSS number or a CIN: the entries about that insured person
     (current or earlier CIN), and about any other record of that person
-    registered in ``PERSON_RECORDS`` (a person absent from the registry).
+    recorded at the agency as absent from the registry, with their certificates.
     """
     entries = AuditEntry.objects.all()
     if actor:
@@ -41,9 +37,14 @@ def audit_entries(*, actor="", action="", date_from=None, date_to=None, person="
         else:
             insured_ids = list(Insured.objects.by_cin(person).values_list("pk", flat=True))
         match = Q(insured_id__in=insured_ids)
-        for label, ids_for in PERSON_RECORDS.items():
-            ids = [str(pk) for pk in ids_for(person)]
-            if ids:
-                match |= Q(object_type=label, object_id__in=ids)
+        if not person.isdigit():
+            from certificates.models import Certificate
+            from unregistered.models import UnregisteredPerson
+
+            people = [str(pk) for pk in UnregisteredPerson.objects.filter(cin=person).values_list("pk", flat=True)]
+            if people:
+                certificates = Certificate.objects.filter(unregistered_person_id__in=people).values_list("pk")
+                match |= Q(object_type="unregistered.unregisteredperson", object_id__in=people)
+                match |= Q(object_type="certificates.certificate", object_id__in=[str(pk) for (pk,) in certificates])
         entries = entries.filter(match)
     return entries.order_by("-at", "-id")
