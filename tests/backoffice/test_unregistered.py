@@ -281,6 +281,22 @@ def test_registering_the_person_later_links_both_records(issued):
     assert certificate.state_on(certificate.issued_on) == "valid" and certificate.insured is None
 
 
+def test_a_first_declaration_by_an_employer_links_both_records(client, issued, agent):
+    from declarations.services import import_ebds
+    from tests.declarations.ebds_testkit import make_declaration, make_line, write
+
+    person, _certificate, _pdf = issued
+    hire = make_line("101000002", "EL IDRISSI NADIA", is_new=True, cin="JK123456")
+    import_ebds(text=write(make_declaration("202501", [hire])), filename="DS_202501.txt")
+    person.refresh_from_db()
+    insured = Insured.objects.get(cnss_number="101000002")
+    assert person.status == "linked" and person.linked_insured == insured and person.linked_at is not None
+    # The record page of the insured person links back.
+    verified_login(client, agent)
+    page = client.get(reverse("backoffice:insured", args=[insured.pk])).content.decode()
+    assert reverse("unregistered:person", args=[person.pk]) in page
+
+
 def test_the_sweep_links_a_person_found_under_an_earlier_cin(issued, registry):
     person, _certificate, _pdf = issued
     PreviousCin.objects.create(insured=registry["amina"], cin="JK123456")
