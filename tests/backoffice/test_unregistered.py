@@ -238,6 +238,7 @@ def test_the_verify_page_says_genuine_and_valid_without_the_full_cin(client, iss
     assert response.status_code == 200
     body = response.content.decode()
     assert "EL IDRISSI NADIA" in body and "JK123456" not in body
+    assert "none: the holder is not registered with the fund" in body
     assert response.context["v"]["state"] == "valid"
 
 
