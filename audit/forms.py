@@ -13,6 +13,9 @@ from registry.validators import normalize_cin, normalize_cnss_number
 
 CNSS_RE = re.compile(r"^[0-9]{9}$")
 CIN_RE = re.compile(r"^[A-Z]{1,2}[0-9]{1,6}$")
+# Dates outside these years cannot hold an entry (and year 1 or 9999 would
+# overflow once turned into a time range).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class AuditFilterForm(forms.Form):
@@ -65,6 +68,21 @@ class AuditFilterForm(forms.Form):
         raise ValidationError(
             _("Enter a CNSS number (9 digits) or a CIN (1 or 2 letters, then up to 6 digits)."), code="person"
         )
+
+    def _clean_day(self, name):
+        value = self.cleaned_data[name]
+        if value and not (FIRST_YEAR <= value.year <= LAST_YEAR):
+            raise ValidationError(
+                _("Enter a date between %(first)s and %(last)s.") % {"first": FIRST_YEAR, "last": LAST_YEAR},
+                code="range",
+            )
+        return value
+
+    def clean_date_from(self):
+        return self._clean_day("date_from")
+
+    def clean_date_to(self):
+        return self._clean_day("date_to")
 
     def clean(self):
         data = super().clean()

@@ -103,6 +103,8 @@ def test_filters_combine(client, supervisor, trail, filters, actions):
         ({"action": "x'; DROP"}, "action"),
         ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "date_to"),
         ({"date_from": "31/02/2026"}, "date_from"),
+        ({"date_to": "9999-12-31"}, "date_to"),
+        ({"date_from": "0001-01-01"}, "date_from"),
     ],
 )
 def test_bad_filters_get_a_clear_error_and_export_nothing(client, supervisor, trail, filters, field):
