@@ -12,6 +12,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from audit.models import AuditEntry
 from certificates.models import Certificate
@@ -404,3 +406,36 @@ def test_staff_without_a_verified_second_factor_are_sent_to_the_login(client, ur
     client.force_login(agent, backend="accounts.backends.StaffBackend")
     for url in urls:
         assert client.get(url).status_code == 302, url
+
+
+HOSTILE_TEXT = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from(
+        ["", " ", "\x00", "=1+1", "<script>", "١٢٣٤", "ＡＢ１２３", "JK 123 456", "9999-12-31", "0001-01-01"]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.fixed_dictionaries({name: HOSTILE_TEXT for name in [*services.IDENTITY, "id_checked"]}))
+def test_hostile_values_get_an_answer_never_a_500_and_a_refusal_writes_nothing(client, registry, agent, values):
+    verified_login(client, agent)
+    before = (UnregisteredPerson.objects.count(), AuditEntry.objects.count())
+    response = client.post(reverse("unregistered:new"), values)
+    assert response.status_code in (200, 302)
+    if response.status_code == 200:
+        assert (UnregisteredPerson.objects.count(), AuditEntry.objects.count()) == before
+    else:
+        assert UnregisteredPerson.objects.count() == before[0] + 1
+        assert AuditEntry.objects.filter(action="unregistered.person.recorded").count() == before[0] + 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    values=st.fixed_dictionaries({name: HOSTILE_TEXT for name in ["actor", "action", "date_from", "date_to", "person"]})
+)
+def test_hostile_audit_filters_get_an_answer_never_a_500(client, supervisor, values):
+    verified_login(client, supervisor)
+    # 400: a NUL byte in the query string is refused before any view (damane.middleware).
+    assert client.get(reverse("audit:trail"), values).status_code in (200, 400)
+    assert client.post(reverse("audit:export"), values).status_code in (200, 400)
