@@ -439,3 +439,16 @@ def test_hostile_audit_filters_get_an_answer_never_a_500(client, supervisor, val
     # 400: a NUL byte in the query string is refused before any view (damane.middleware).
     assert client.get(reverse("audit:trail"), values).status_code in (200, 400)
     assert client.post(reverse("audit:export"), values).status_code in (200, 400)
+
+
+def test_the_agency_pages_read_in_arabic_right_to_left_with_codes_kept_left_to_right(
+    client, registry, agent, supervisor
+):
+    person = record(agent, cin="B345678")
+    verified_login(client, supervisor)
+    client.cookies["django_language"] = "ar"
+    page = client.get(reverse("unregistered:person", args=[person.pk])).content.decode()
+    assert 'dir="rtl"' in page and "تطابقات محتملة في السجل" in page
+    assert f'<bdi dir="ltr">{person.reference}</bdi>' in page
+    trail = client.get(reverse("audit:trail")).content.decode()
+    assert "عوامل التصفية" in trail or "تصدير" in trail
