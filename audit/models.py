@@ -32,3 +32,23 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class AuditExport(models.Model):
+    """One export of the audit trail: who took which part of it, when. Audited itself."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    rows = models.PositiveIntegerField(_("rows"))
+    # Entries up to this id (the export's own audit entry excluded): the file is
+    # the trail as it stood when asked for, whatever is written while it streams.
+    last_entry_id = models.BigIntegerField(_("last entry"), default=0)
+
+    class Meta:
+        verbose_name = _("audit export")
+        verbose_name_plural = _("audit exports")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} by {self.actor_id} ({self.rows} rows)"

@@ -41,3 +41,27 @@ def model_values(obj: models.Model, fields: list[str]) -> dict[str, Any]:
         value = getattr(obj, name)
         values[name] = value.isoformat() if hasattr(value, "isoformat") else value
     return values
+
+
+def audit_export_record(*, actor, filters: dict[str, Any], entries, ip_address: str | None = None):
+    """Record an export of ``entries`` (a queryset) by ``actor``; return the export and the rows it covers.
+
+    One transaction: the export row and its audit entry. The rows are the
+    entries as they stand now, without the export's own entry.
+    """
+    from django.db import transaction
+
+    from audit.models import AuditExport
+
+    with transaction.atomic():
+        last = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        covered = entries.filter(id__lte=last)
+        export = AuditExport.objects.create(actor=actor, filters=filters, rows=covered.count(), last_entry_id=last)
+        audit_record(
+            action="audit.trail.exported",
+            obj=export,
+            actor=actor,
+            after={"filters": filters, "rows": export.rows},
+            ip_address=ip_address,
+        )
+    return export, covered

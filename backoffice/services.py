@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import match_token
 
+from accounts.insured_notices import insured_notify
 from accounts.models import User
 from accounts.services import checked_login, login_throttle_key
 from audit.models import AuditEntry
@@ -249,6 +250,11 @@ def _locked_pending_change(*, change: IdentityChange, actor: User) -> IdentityCh
     return change
 
 
+def _change_reference(change: IdentityChange) -> str:
+    """What the notice names: the request the change resolves, else the change's own number."""
+    return change.case.reference if change.case_id else f"MI-{change.pk:07d}"
+
+
 def identity_change_approve(
     *, change: IdentityChange, actor: User, note: str = "", ip_address: str | None = None
 ) -> IdentityChange:
@@ -291,6 +297,8 @@ def identity_change_approve(
                 status=CaseStatus.DONE,
                 note=_("The agency corrected your record."),
                 ip_address=ip_address or None,
+                # One e-mail for the approval, not a second one for the request it closes.
+                notify=False,
             )
         insured.refresh_from_db(fields=["identity_under_correction"])
         _sync_identity_flag(insured)
@@ -314,6 +322,7 @@ def identity_change_approve(
             reason=note,
             ip_address=ip_address or None,
         )
+        insured_notify(insured=insured, event="identity_change_approved", reference=_change_reference(change))
     return change
 
 
@@ -343,6 +352,7 @@ def identity_change_reject(
             reason=note,
             ip_address=ip_address or None,
         )
+        insured_notify(insured=insured, event="identity_change_rejected", reference=_change_reference(change))
     return change
 
 

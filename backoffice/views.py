@@ -416,6 +416,8 @@ def certificate_revoke_view(request, public_id):
             form.add_error(None, str(error))
         else:
             messages.success(request, _("Certificate %(number)s is revoked.") % {"number": certificate.number})
+            if certificate.insured_id is None:
+                return redirect("unregistered:person", pk=certificate.unregistered_person_id)
             return redirect(reverse("backoffice:insured", args=[certificate.insured_id]) + "#certificates")
     return render(
         request,

@@ -105,7 +105,10 @@ def _queue_employer_notice(case: Case, employer) -> None:
     )
 
 
-def case_decide(*, case: Case, actor, status: str, note: str, ip_address: str | None = None) -> Case:
+def case_decide(
+    *, case: Case, actor, status: str, note: str, ip_address: str | None = None, notify: bool = True
+) -> Case:
+    """Set a request in progress or close it; the insured person is told by e-mail (``notify``)."""
     if status not in (CaseStatus.IN_PROGRESS, CaseStatus.DONE, CaseStatus.REJECTED):
         raise CaseError(_("Unknown decision."))
     if status in (CaseStatus.DONE, CaseStatus.REJECTED) and not note.strip():
@@ -139,4 +142,8 @@ def case_decide(*, case: Case, actor, status: str, note: str, ip_address: str | 
             reason=note,
             ip_address=ip_address,
         )
+        if notify and before["status"] != status:
+            from accounts.insured_notices import insured_notify
+
+            insured_notify(insured=case.insured, event="request_status", reference=case.reference, status=status)
     return case

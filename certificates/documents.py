@@ -76,6 +76,10 @@ class NonAffiliationFacts(TypedDict):
     from_period: str
     to_period: str
     last_salaried_period: str | None  # before the window; None if never declared
+    # A person absent from the registry, certified at the agency (unregistered app):
+    unregistered: NotRequired[bool]
+    record_reference: NotRequired[str]  # "NR-0000001"
+    searched_on: NotRequired[str]  # the day the registry was searched
 
 
 class SalaryRow(TypedDict):

@@ -43,7 +43,19 @@ class Certificate(models.Model):
     public_id = models.CharField(_("public id"), max_length=64, unique=True)
     # What a person types on the verify page: >= 100 bits, no 0/O/1/I/L.
     verification_code = models.CharField(_("verification code"), max_length=40, unique=True)
-    insured = models.ForeignKey("registry.Insured", on_delete=models.PROTECT, related_name="certificates")
+    # The holder: an insured person, or (agency non-affiliation certificate) a
+    # person absent from the registry; exactly one of the two.
+    insured = models.ForeignKey(
+        "registry.Insured", on_delete=models.PROTECT, null=True, blank=True, related_name="certificates"
+    )
+    unregistered_person = models.ForeignKey(
+        "unregistered.UnregisteredPerson",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="certificates",
+        verbose_name=_("person absent from the registry"),
+    )
     # The scope: the employer concerned, for the types that have one.
     employer = models.ForeignKey(
         "registry.Employer", on_delete=models.PROTECT, null=True, blank=True, related_name="certificates"
@@ -83,6 +95,11 @@ class Certificate(models.Model):
             models.CheckConstraint(condition=Q(valid_until__gte=models.F("issued_on")), name="certificate_validity"),
             models.CheckConstraint(
                 condition=Q(revoked_at__isnull=True) | ~Q(revocation_reason=""), name="certificate_revocation_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(insured__isnull=True, unregistered_person__isnull=False)
+                | Q(insured__isnull=False, unregistered_person__isnull=True),
+                name="certificate_one_holder",
             ),
         ]
         indexes = [models.Index(fields=["insured", "kind", "issued_on"])]

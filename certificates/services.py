@@ -147,7 +147,7 @@ def holder_dict_of(insured: Insured) -> dict:
 
 def certificate_store(
     *,
-    insured: Insured,
+    insured: Insured | None,
     kind: str,
     facts: dict,
     employer_id: int | None = None,
@@ -156,6 +156,8 @@ def certificate_store(
     locale: str = "fr",
     today: date,
     ip_address: str | None = None,
+    unregistered_person=None,
+    holder: dict | None = None,
 ) -> Certificate:
     """Snapshot, number, render, sign, store and audit a certificate whose facts are decided.
 
@@ -163,11 +165,14 @@ def certificate_store(
     identical certificate (same type, scope, facts, holder) issued the same day
     and not revoked is returned instead of a second one.
     """
-    holder_dict = holder_dict_of(insured)
+    # The holder is an insured person, or a person the registry never knew
+    # (unregistered.services), whose identity the agency recorded.
+    owner = {"insured": insured} if insured is not None else {"unregistered_person": unregistered_person}
+    holder_dict = holder if holder is not None else holder_dict_of(insured)
     fingerprint = _fingerprint(kind, employer_id, facts, holder_dict)
     existing = (
         Certificate.objects.filter(
-            insured=insured, kind=kind, issued_on=today, request_fingerprint=fingerprint, revoked_at__isnull=True
+            **owner, kind=kind, issued_on=today, request_fingerprint=fingerprint, revoked_at__isnull=True
         )
         .order_by("issued_at")
         .first()
@@ -199,6 +204,7 @@ def certificate_store(
         public_id=snapshot.public_id,
         verification_code=snapshot.verification_code,
         insured=insured,
+        unregistered_person=unregistered_person,
         employer=Employer.objects.get(pk=employer_id) if employer_id else None,
         channel=channel,
         issued_by=actor if channel == Channel.AGENCY else None,
@@ -216,14 +222,17 @@ def certificate_store(
     # A re-issued certificate of the same scope replaces the earlier ones:
     # they are never left silently valid (the verify page says so).
     Certificate.objects.filter(
-        insured=insured, kind=kind, employer_id=employer_id, revoked_at__isnull=True, superseded_by__isnull=True
+        **owner, kind=kind, employer_id=employer_id, revoked_at__isnull=True, superseded_by__isnull=True
     ).exclude(pk=certificate.pk).update(superseded_by=certificate)
+    after = {"number": certificate.number, "kind": kind, "channel": channel, "sha256": certificate.pdf_sha256}
+    if unregistered_person is not None:
+        after["unregistered_person"] = unregistered_person.pk
     audit_record(
         action="certificates.certificate.issued",
         obj=certificate,
         actor=actor,
         insured=insured,
-        after={"number": certificate.number, "kind": kind, "channel": channel, "sha256": certificate.pdf_sha256},
+        after=after,
         ip_address=ip_address,
     )
     return certificate

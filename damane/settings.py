@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "casework",
     "alerts",
     "treaties",
+    "unregistered",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,8 @@ urlpatterns = [
     path("verify/", include("verification.urls")),
     path("api/v1/", include("verification.api_urls")),
     path("staff/treaties/", include("treaties.urls")),
+    path("staff/audit/", include("audit.urls")),
+    path("staff/unregistered/", include("unregistered.urls")),
     path("staff/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -248,6 +248,7 @@ def _store(parsed: EbdsDeclaration, *, text: str, sha256: str, filename: str, us
         batch_size=1000,
     )
     rebuild_employments(insured_ids=touched, employer=employer)
+    _link_unregistered(new_people, cin_fills, user)
     audit_record(
         action="declarations.declaration.corrected" if previous else "declarations.declaration.imported",
         obj=declaration,
@@ -341,6 +342,7 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
         if late:
             rebuild_employments(insured_ids=late, employer=employer)
         bulk.close_stage(cursor)
+    _link_unregistered(new_people, cin_fills, user)
     audit_record(
         action="declarations.declaration.imported",
         obj=declaration,
@@ -349,6 +351,14 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
         after={"file": ebds_file.name, "sha256": sha256, "version": 1, **counts},
     )
     return ImportResult(ebds_file=ebds_file, declaration=declaration, counts=counts, replaced=None)
+
+
+def _link_unregistered(new_people: list[Insured], cin_fills: list[Insured], user) -> None:
+    """People recorded at the agency as absent from the registry, now declared: both records linked."""
+    if new_people or cin_fills:
+        from unregistered.services import unregistered_link
+
+        unregistered_link(insured_ids=[person.pk for person in (*new_people, *cin_fills)], actor=user)
 
 
 def _resolve_people(parsed: EbdsDeclaration) -> tuple[dict[str, Insured], list[Insured], list[Insured]]:

@@ -350,6 +350,10 @@ def import_registration_records(*, text: str, actor=None, reason: str = "") -> R
             else:
                 result.unchanged += 1
             result.insured_ids.append(insured.pk)
+        # People recorded at the agency as absent from the registry, now registered.
+        from unregistered.services import unregistered_link
+
+        unregistered_link(insured_ids=result.insured_ids, actor=actor)
     return result
 
 

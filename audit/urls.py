@@ -1,0 +1,10 @@
+from django.urls import path
+
+from audit import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("", views.trail, name="trail"),
+    path("export/", views.trail_export, name="export"),
+]

@@ -1,0 +1,278 @@
+"""Recording a person absent from the registry, deciding possible matches, issuing and linking.
+
+Each function is one transaction and writes its audit entry; refusals raise
+``UnregisteredError`` with a translated message. The certificate is the
+non-affiliation certificate (kind ``non_affiliation``) with ``unregistered``
+facts: same number series, PAdES signature, QR payload and verification as the
+certificates of registered people (``certificates`` app).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from backoffice.services import is_supervisor, staff_roles
+from certificates.models import Certificate, CertificateKind, Channel
+from certificates.services import certificate_store
+from declarations.status import expected_period
+from registry.models import Insured, PreviousCin
+from unregistered.matching import cin_holders, possible_matches
+from unregistered.models import UnregisteredPerson
+
+logger = logging.getLogger(__name__)
+
+IDENTITY = ("cin", "last_name", "first_name", "last_name_ar", "first_name_ar", "birth_date")
+
+
+class UnregisteredError(Exception):
+    """Refused for a reason the agent can act on."""
+
+
+def _identity(person: UnregisteredPerson) -> dict:
+    return {
+        name: (value.isoformat() if hasattr(value, "isoformat") else value)
+        for name in IDENTITY
+        for value in [getattr(person, name)]
+    }
+
+
+def _search(person: UnregisteredPerson) -> list[dict]:
+    return possible_matches(
+        cin=person.cin, last_name=person.last_name, last_name_ar=person.last_name_ar, birth_date=person.birth_date
+    )
+
+
+def _new_matches(person: UnregisteredPerson, matches: list[dict]) -> list[dict]:
+    ruled_out = set(person.ruled_out)
+    return [match for match in matches if match["insured"] not in ruled_out]
+
+
+def unregistered_record(*, actor, values: dict, ip_address: str | None = None) -> UnregisteredPerson:
+    """Record a person on sight of their ID and search the registry at once.
+
+    ``values``: cleaned CIN (normalised), Latin and Arabic names, birth date.
+    A possible match sets the record to wait for a supervisor.
+    """
+    if not staff_roles(actor):
+        raise UnregisteredError(_("Only agency agents and supervisors can record a person."))
+    try:
+        with transaction.atomic():
+            person = UnregisteredPerson(recorded_by=actor, **{name: values[name] for name in IDENTITY})
+            person.matches = _search(person)
+            person.status = UnregisteredPerson.Status.REVIEW if person.matches else UnregisteredPerson.Status.CLEAR
+            person.save()
+            audit_record(
+                action="unregistered.person.recorded",
+                obj=person,
+                actor=actor,
+                after={**_identity(person), "status": person.status, "matches": person.matches},
+                ip_address=ip_address,
+            )
+    except IntegrityError:
+        raise UnregisteredError(
+            _("This CIN is already recorded as absent from the registry: open that record instead.")
+        ) from None
+    return person
+
+
+def unregistered_decide(
+    *, person: UnregisteredPerson, actor, same_person: Insured | None, note: str, ip_address: str | None = None
+) -> UnregisteredPerson:
+    """A supervisor other than the one who recorded the person decides the possible matches.
+
+    ``same_person`` None: none of the matches is this person, the certificate may
+    be issued. Otherwise the person is that registry record: no certificate of
+    absence, the two records are linked.
+    """
+    note = (note or "").strip()
+    if not is_supervisor(actor):
+        raise UnregisteredError(_("Only a supervisor can decide a possible match."))
+    if not note:
+        raise UnregisteredError(_("Explain the decision in a note."))
+    with transaction.atomic():
+        person = UnregisteredPerson.objects.select_for_update().get(pk=person.pk)
+        if person.recorded_by_id == actor.pk:
+            raise UnregisteredError(_("You recorded this person: another supervisor must decide (four eyes)."))
+        if person.status != UnregisteredPerson.Status.REVIEW:
+            raise UnregisteredError(_("No possible match waits for a decision on this record."))
+        candidates = [match["insured"] for match in person.matches]
+        before = {"status": person.status}
+        if same_person is None:
+            person.status = UnregisteredPerson.Status.CLEAR
+            person.ruled_out = sorted(set(person.ruled_out) | set(candidates))
+        else:
+            if same_person.pk not in candidates:
+                raise UnregisteredError(_("Choose one of the possible matches."))
+            person.status = UnregisteredPerson.Status.SAME_PERSON
+            person.linked_insured = same_person
+            person.linked_at = timezone.now()
+        person.decided_by = actor
+        person.decided_at = timezone.now()
+        person.decision_note = note
+        person.save()
+        audit_record(
+            action="unregistered.person.match_ruled_out"
+            if same_person is None
+            else "unregistered.person.match_confirmed",
+            obj=person,
+            actor=actor,
+            insured=same_person,
+            before=before,
+            after={"status": person.status, "matches": person.matches, "insured": getattr(same_person, "pk", None)},
+            reason=note,
+            ip_address=ip_address,
+        )
+    return person
+
+
+def _holder(person: UnregisteredPerson) -> dict:
+    return {
+        "cnss_number": "",
+        "cin": person.cin,
+        "last_name": person.last_name,
+        "first_name": person.first_name,
+        "last_name_ar": person.last_name_ar,
+        "first_name_ar": person.first_name_ar,
+        "birth_date": person.birth_date.isoformat(),
+    }
+
+
+def unregistered_facts(*, person: UnregisteredPerson, today: date) -> dict:
+    """What the certificate states: the window of the non-affiliation rule, and that the fund never knew the person."""
+    last = expected_period(today)
+    first = last - (settings.DAMANE_NON_AFFILIATION_LOOKBACK_PERIODS - 1)
+    return {
+        "from_period": str(first),
+        "to_period": str(last),
+        "last_salaried_period": None,
+        "unregistered": True,
+        "record_reference": person.reference,
+        "searched_on": today.isoformat(),
+    }
+
+
+def unregistered_issue(
+    *, person: UnregisteredPerson, actor, locale: str = "fr", today: date | None = None, ip_address: str | None = None
+) -> Certificate:
+    """Issue the signed non-affiliation certificate of a person absent from the registry.
+
+    The registry is searched again first: a record that appeared since the
+    last search (and that no supervisor ruled out) stops issuance and sends the
+    person back to a supervisor. An identical certificate issued the same day
+    is returned instead of a second one. One transaction, as for every
+    certificate: row, number, signed PDF and audit entry together.
+    """
+    today = today or timezone.localdate()
+    if not staff_roles(actor):
+        raise UnregisteredError(_("Only agency agents and supervisors can issue certificates."))
+    with transaction.atomic():
+        person = UnregisteredPerson.objects.select_for_update().get(pk=person.pk)
+        if person.status == UnregisteredPerson.Status.REVIEW:
+            raise UnregisteredError(_("A possible match in the registry waits for a supervisor's decision."))
+        if person.status != UnregisteredPerson.Status.CLEAR:
+            raise UnregisteredError(
+                _("This person is in the registry: issue the certificate from their registry record.")
+            )
+        matches = _search(person)
+        fresh = _new_matches(person, matches)
+        if fresh:
+            person.matches = matches
+            person.status = UnregisteredPerson.Status.REVIEW
+            person.decided_by = None
+            person.decided_at = None
+            person.save(update_fields=["matches", "status", "decided_by", "decided_at"])
+            audit_record(
+                action="unregistered.person.match_found",
+                obj=person,
+                actor=actor,
+                before={"status": UnregisteredPerson.Status.CLEAR},
+                after={"status": person.status, "matches": person.matches},
+                ip_address=ip_address,
+            )
+            certificate = None
+        else:
+            certificate = _issue(person=person, actor=actor, locale=locale, today=today, ip_address=ip_address)
+    if certificate is None:
+        raise UnregisteredError(
+            _("The registry now holds a possible match for this person: a supervisor must decide before issuance.")
+        )
+    return certificate
+
+
+def _issue(*, person: UnregisteredPerson, actor, locale: str, today: date, ip_address: str | None) -> Certificate:
+    """The same store as every certificate (certificates.services.certificate_store), held by the recorded person."""
+    certificate = certificate_store(
+        insured=None,
+        unregistered_person=person,
+        holder=_holder(person),
+        kind=CertificateKind.NON_AFFILIATION,
+        facts=unregistered_facts(person=person, today=today),
+        actor=actor,
+        channel=Channel.AGENCY,
+        locale=locale,
+        today=today,
+        ip_address=ip_address,
+    )
+    logger.info(
+        "certificate issued number=%s kind=%s channel=agency unregistered", certificate.number, certificate.kind
+    )
+    return certificate
+
+
+def unregistered_link(*, insured_ids, actor=None) -> int:
+    """Link the records of people absent from the registry to the registry records now holding their CIN.
+
+    Called when declarations or registration records add or complete people
+    (``declarations.services``, ``registry.services``), and by the
+    ``link_unregistered`` command. Returns how many records were linked.
+    """
+    insured_ids = list(insured_ids)
+    if not insured_ids:
+        return 0
+    cins = set(Insured.objects.filter(pk__in=insured_ids).exclude(cin="").values_list("cin", flat=True))
+    cins |= set(PreviousCin.objects.filter(insured_id__in=insured_ids).values_list("cin", flat=True))
+    return _link(cins=cins, actor=actor)
+
+
+def unregistered_link_all(*, actor=None, dry_run: bool = False) -> int:
+    """Every record not yet linked whose CIN the registry now holds (the command's sweep)."""
+    cins = list(UnregisteredPerson.objects.filter(linked_insured__isnull=True).values_list("cin", flat=True))
+    if dry_run:
+        return Insured.objects.filter(cin_holders(cins)).distinct().count() if cins else 0
+    return _link(cins=set(cins), actor=actor)
+
+
+def _link(*, cins: set[str], actor) -> int:
+    if not cins:
+        return 0
+    linked = 0
+    with transaction.atomic():
+        people = UnregisteredPerson.objects.select_for_update().filter(linked_insured__isnull=True, cin__in=cins)
+        for person in people:
+            insured = Insured.objects.by_cin(person.cin).first()
+            if insured is None:
+                continue
+            before = {"status": person.status}
+            person.status = UnregisteredPerson.Status.LINKED
+            person.linked_insured = insured
+            person.linked_at = timezone.now()
+            person.save(update_fields=["status", "linked_insured", "linked_at"])
+            audit_record(
+                action="unregistered.person.linked",
+                obj=person,
+                actor=actor,
+                insured=insured,
+                before=before,
+                after={"status": person.status, "insured": insured.pk},
+            )
+            linked += 1
+    if linked:
+        logger.info("linked %s unregistered record(s) to the registry", linked)
+    return linked

@@ -1,0 +1,140 @@
+"""Agency screens for people absent from the registry (issue 12, item 2)."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Value, When
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from backoffice.decorators import agency_required
+from backoffice.services import is_supervisor
+from certificates.models import Certificate
+from damane.access import client_ip
+from registry.models import Insured
+from unregistered import services
+from unregistered.forms import MatchDecisionForm, PersonForm
+from unregistered.models import UnregisteredPerson
+
+PAGE_SIZE = 25
+
+
+@never_cache
+@agency_required
+def person_list(request):
+    people = (
+        UnregisteredPerson.objects.select_related("recorded_by")
+        .annotate(
+            waiting=Case(
+                When(status=UnregisteredPerson.Status.REVIEW, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("waiting", "-recorded_at")
+    )
+    page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "unregistered/person_list.html", {"page": page})
+
+
+@never_cache
+@agency_required
+@require_http_methods(["GET", "POST"])
+def person_new(request):
+    form = PersonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in services.IDENTITY}
+        try:
+            person = services.unregistered_record(actor=request.user, values=values, ip_address=client_ip(request))
+        except services.UnregisteredError as error:
+            form.add_error("cin", str(error))
+        else:
+            if person.status == UnregisteredPerson.Status.REVIEW:
+                messages.warning(
+                    request, _("The registry holds a possible match: a supervisor must decide before issuance.")
+                )
+            else:
+                messages.success(request, _("No match in the registry: the certificate can be issued."))
+            return redirect("unregistered:person", pk=person.pk)
+    return render(request, "unregistered/person_form.html", {"form": form})
+
+
+def _candidates(person):
+    ids = [match["insured"] for match in person.matches]
+    by_id = Insured.objects.in_bulk(ids)
+    return [
+        {"insured": by_id[match["insured"]], "why": match["why"]}
+        for match in person.matches
+        if match["insured"] in by_id
+    ]
+
+
+@never_cache
+@agency_required
+def person_detail(request, pk):
+    person = get_object_or_404(
+        UnregisteredPerson.objects.select_related("recorded_by", "decided_by", "linked_insured"), pk=pk
+    )
+    candidates = _candidates(person)
+    can_decide = (
+        person.status == UnregisteredPerson.Status.REVIEW
+        and is_supervisor(request.user)
+        and person.recorded_by_id != request.user.pk
+    )
+    form = MatchDecisionForm(candidates=[c["insured"] for c in candidates]) if can_decide else None
+    return render(
+        request,
+        "unregistered/person_detail.html",
+        {
+            "person": person,
+            "candidates": candidates,
+            "can_decide": can_decide,
+            "form": form,
+            "certificates": Certificate.objects.filter(unregistered_person=person).order_by("-issued_at"),
+        },
+    )
+
+
+@agency_required
+@require_POST
+def person_decide(request, pk):
+    person = get_object_or_404(UnregisteredPerson, pk=pk)
+    candidates = [c["insured"] for c in _candidates(person)]
+    form = MatchDecisionForm(request.POST, candidates=candidates)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("unregistered:person", pk=person.pk)
+    decision = form.cleaned_data["decision"]
+    same = None if decision == "none" else next(i for i in candidates if str(i.pk) == decision)
+    try:
+        services.unregistered_decide(
+            person=person,
+            actor=request.user,
+            same_person=same,
+            note=form.cleaned_data["note"],
+            ip_address=client_ip(request),
+        )
+    except services.UnregisteredError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The decision is recorded."))
+    return redirect("unregistered:person", pk=person.pk)
+
+
+@agency_required
+@require_POST
+def person_issue(request, pk):
+    person = get_object_or_404(UnregisteredPerson, pk=pk)
+    try:
+        certificate = services.unregistered_issue(
+            person=person, actor=request.user, locale=get_language() or "fr", ip_address=client_ip(request)
+        )
+    except services.UnregisteredError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Certificate %(number)s is issued.") % {"number": certificate.number})
+    return redirect("unregistered:person", pk=person.pk)
