@@ -17,6 +17,7 @@ urlpatterns = [
     path("requests/", include("casework.urls")),
     path("verify/", include("verification.urls")),
     path("api/v1/", include("verification.api_urls")),
+    path("", include("integrations.urls")),
     path("staff/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]
