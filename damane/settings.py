@@ -31,6 +31,10 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 # Public base URL printed in QR codes and e-mails, e.g. https://damane.cnss.ma
 SITE_URL = env_str("DAMANE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The fund's contact line and address for questions, on the help page when set
+# (the fund's own numbers: none is written in the code).
+DAMANE_CONTACT_PHONE = env_str("DAMANE_CONTACT_PHONE")
+DAMANE_CONTACT_EMAIL = env_str("DAMANE_CONTACT_EMAIL")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -26,6 +27,8 @@ def help_page(request):
             "city": city,
             "found": found,
             "searched": "city" in request.GET,
+            "contact_phone": settings.DAMANE_CONTACT_PHONE,
+            "contact_email": settings.DAMANE_CONTACT_EMAIL,
         },
     )
 

@@ -50,3 +50,15 @@ def test_every_message_is_translated_and_none_is_fuzzy(language):
     ).stdout
     assert untranslated.count("msgid ") <= 1, untranslated[:2000]  # the header entry only
     assert fuzzy.count("msgid ") == 0, fuzzy[:2000]
+
+
+def test_the_help_page_gives_the_funds_contact_line_when_it_is_set(french_default, db, settings):
+    settings.DAMANE_CONTACT_PHONE = "080 200 00 00"
+    settings.DAMANE_CONTACT_EMAIL = "contact@fund.example"
+    page = Client(headers={"accept-language": "ar"}).get(reverse("help")).content.decode()
+    assert '<a href="tel:0802000000"><bdi dir="ltr">080 200 00 00</bdi></a>' in page
+    assert 'href="mailto:contact@fund.example"' in page
+    settings.DAMANE_CONTACT_PHONE = settings.DAMANE_CONTACT_EMAIL = ""
+    page = Client().get(reverse("help")).content.decode()
+    assert "tel:" not in page and "mailto:" not in page
+    assert "Rendez-vous dans votre agence" in page

@@ -164,3 +164,33 @@ def test_an_annual_salary_with_two_employers_every_month_stays_on_one_page_with_
     assert text.count("1873409") == 12 and text.count("2456781") == 12
     assert text.count("Total") == 1
     assert "98 946,00" in text.replace("\u00a0", " ")
+
+
+def test_an_annual_salary_with_three_employers_prints_totals_per_month_and_per_employer(poppler):
+    """Past 24 lines (docs/decisions.md, "Long tables"): one page, a line per month and per employer, one total."""
+    snapshot = sample_snapshot("annual_salary")
+    employers = [("DAR ARGANE COSMETIQUES SA", "1873409", 512_000), ("ATLAS", "2456781", 312_550)]
+    employers.append(("SOUSS PRIMEURS", "3344556", 100_000))
+    rows = [
+        {"period": f"2025{month:02d}", "employer": name, "affiliation_number": number, "days": 8}
+        | {"real_salary": gross, "capped_salary": gross}
+        for month in range(1, 13)
+        for name, number, gross in employers
+        if not (number == "3344556" and month > 10)  # the third job ended in October
+    ]
+    assert len(rows) == 34
+    totals = {"days": 272, "real_salary": 10_894_600, "capped_salary": 10_894_600}
+    three_jobs = dataclasses.replace(snapshot, facts={**snapshot.facts, "rows": rows, "totals": totals})
+    pdf = render_certificate_pdf(three_jobs, qr_payload_url="https://damane.cnss.ma/verify/x#y")
+    assert "Pages:           1" in poppler("pdfinfo", pdf)
+    # The layout mode keeps each table row on one line.
+    text = " ".join(poppler("pdftotext", pdf, "-layout", "-enc", "UTF-8").replace("\u00a0", " ").split())
+    # Each employer once, with its months, days and totals.
+    assert text.count("1873409") == 1 and text.count("2456781") == 1 and text.count("3344556") == 1
+    assert "DAR ARGANE COSMETIQUES SA 1873409 12 96 61 440,00 61 440,00" in text
+    assert "ATLAS 2456781 12 96 37 506,00 37 506,00" in text
+    assert "SOUSS PRIMEURS 3344556 10 80 10 000,00 10 000,00" in text
+    # October with three employers, November with two; the full-year total once.
+    assert "10/2025 3 24 9 245,50" in text and "11/2025 2 16 8 245,50" in text
+    assert text.count("Total") == 1
+    assert "272 108 946,00 108 946,00" in text
