@@ -2,7 +2,8 @@
 a named recipient; and the record of every use of both (docs/integrators.md).
 
 Secrets are never stored: an API key is kept as its SHA-256 (it carries 256 random
-bits, so a slow hash adds nothing) and a share code likewise; each is shown once.
+bits, so a slow hash adds nothing), a share code as an HMAC keyed with the server's
+secret (integrations/tokens.py); each is shown once.
 """
 
 from django.conf import settings
@@ -120,7 +121,7 @@ class ShareCode(models.Model):
     insured = models.ForeignKey("registry.Insured", on_delete=models.PROTECT, related_name="share_codes")
     employer = models.ForeignKey("registry.Employer", on_delete=models.PROTECT, related_name="+")
     recipient = models.CharField(_("recipient"), max_length=120)
-    code_sha256 = models.CharField(max_length=64, unique=True)
+    code_digest = models.CharField(max_length=64, unique=True)
     # The last symbols, so the holder can tell codes apart; not enough to use one.
     hint = models.CharField(max_length=4)
     show_employment = models.BooleanField(_("employment still active, and with whom"), default=False)

@@ -219,7 +219,7 @@ def share_code_create(
                     insured=insured,
                     employer=employer,
                     recipient=recipient,
-                    code_sha256=tokens.sha256(plaintext),
+                    code_digest=tokens.share_code_digest(plaintext),
                     hint=plaintext[-4:],
                     show_employment=show_employment,
                     show_employer_status=show_employer_status,
@@ -279,7 +279,7 @@ def share_code_use(*, raw: str, channel: str, organisation: Organisation | None 
         share = (
             ShareCode.objects.usable()
             .select_related("insured", "employer")
-            .filter(code_sha256=tokens.sha256(code))
+            .filter(code_digest=tokens.share_code_digest(code))
             .first()
         )
         if share is None:

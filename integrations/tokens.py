@@ -8,8 +8,12 @@ API key, v1: ``dmn_<prefix>_<secret>``
 Share code, v1: ``XXXXX-XXXXX-XXXXX``
     15 symbols of the alphabet of verification codes (no 0/O/1/I/L): 74.3 bits.
     Case, spaces and dashes are ignored when typed; Arabic-Indic digits count as
-    ASCII digits. Stored: the SHA-256 of the canonical form (a unique column, so a
-    look-up is one index probe).
+    ASCII digits. Stored: an HMAC-SHA256 of the canonical form keyed with the
+    server's secret key (a unique column, so a look-up is one index probe). With
+    74 bits a bare hash would do against a stolen database, but the holder's list
+    keeps the last four symbols: the keyed hash leaves the other 54 bits useless
+    to whoever has the database without the key. Rotating ``SECRET_KEY`` ends the
+    codes in use (they live 30 days at most).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+
+from django.utils.crypto import salted_hmac
 
 from certificates.documents import VERIFICATION_ALPHABET
 
@@ -33,6 +39,11 @@ _SHARE_RE = re.compile(rf"^[{VERIFICATION_ALPHABET}]{{{SHARE_CODE_LENGTH}}}$")
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def share_code_digest(code: str) -> str:
+    """What is stored for a share code in its canonical form."""
+    return salted_hmac("damane.integrations.share-code", code, algorithm="sha256").hexdigest()
 
 
 def new_api_key() -> tuple[str, str]:

@@ -4,6 +4,7 @@ holder sees the use; a supervisor issues an API key. Screenshots go to /tmp/issu
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
@@ -68,6 +69,7 @@ def test_a_share_code_from_creation_to_use_and_an_api_key_issued(cast, live_serv
             expect(landlord.locator("h1")).to_have_text("What BENNANI AMINA shares with you")
             expect(landlord.locator(".share-facts")).to_contain_text("Still employed by")
             expect(landlord.locator(".share-facts")).not_to_contain_text("Last month declared")
+            assert not Axe().run(landlord).violations_count
             landlord.screenshot(path="/tmp/issue13a-share-result.png", full_page=True)  # noqa: S108
 
             holder.goto(live_server.url + "/me/")
@@ -80,6 +82,7 @@ def test_a_share_code_from_creation_to_use_and_an_api_key_issued(cast, live_serv
             landlord.get_by_label("Share code").fill(code)
             landlord.get_by_role("button", name="Check").click()
             expect(landlord.locator("h1")).to_have_text("No share code matches")
+            assert not Axe().run(landlord).violations_count
 
             arabic = _context(browser, live_server, cast["insured"], language="ar").new_page()
             arabic.goto(live_server.url + "/me/sharing/")
