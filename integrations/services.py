@@ -38,6 +38,26 @@ def organisation_register(*, name: str, kind: str, contact_email: str, actor, ip
     return organisation
 
 
+def organisation_set_active(*, organisation: Organisation, active: bool, actor, reason: str, ip_address=None):
+    """Suspend an organisation (all its keys stop at once) or reinstate it."""
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        if organisation.is_active == active:
+            return organisation
+        organisation.is_active = active
+        organisation.save(update_fields=["is_active"])
+        audit_record(
+            action="integrations.organisation.reinstated" if active else "integrations.organisation.suspended",
+            obj=organisation,
+            actor=actor,
+            before={"is_active": not active},
+            after={"is_active": active},
+            reason=reason,
+            ip_address=ip_address,
+        )
+    return organisation
+
+
 def _new_key(*, organisation, label, valid_days, quota_per_minute, quota_per_day, actor) -> tuple[ApiKey, str]:
     for _attempt in range(5):
         prefix, plaintext = tokens.new_api_key()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("share/", views.share_lookup, name="share"),
     path("staff/integrators/", views.organisations, name="organisations"),
     path("staff/integrators/<int:pk>/", views.organisation, name="organisation"),
+    path("staff/integrators/<int:pk>/suspend/", views.organisation_suspend, name="organisation_suspend"),
     path("staff/integrators/keys/<int:pk>/rotate/", views.key_rotate, name="key_rotate"),
     path("staff/integrators/keys/<int:pk>/revoke/", views.key_revoke, name="key_revoke"),
 ]

@@ -248,3 +248,28 @@ def key_revoke(request, pk):
     else:
         messages.success(request, _("Key %(prefix)s is revoked.") % {"prefix": key.prefix})
     return redirect("integrations:organisation", pk=key.organisation_id)
+
+
+@never_cache
+@supervisor_required
+@require_POST
+def organisation_suspend(request, pk):
+    """Suspend (``active=0``) or reinstate (``active=1``) an organisation, with a reason."""
+    organisation = get_object_or_404(Organisation, pk=pk)
+    form = RevokeKeyForm(request.POST)
+    active = request.POST.get("active") == "1"
+    if not form.is_valid():
+        messages.error(request, _("Give a reason."))
+    else:
+        services.organisation_set_active(
+            organisation=organisation,
+            active=active,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            ip_address=client_ip(request) or None,
+        )
+        if active:
+            messages.success(request, _("%(name)s is reinstated.") % {"name": organisation.name})
+        else:
+            messages.success(request, _("%(name)s is suspended: its keys stop at once.") % {"name": organisation.name})
+    return redirect("integrations:organisation", pk=organisation.pk)

@@ -172,10 +172,17 @@ def test_revoked_and_expired_keys_stop_at_once(client, key, supervisor, certific
     assert client.get("/api/v1/verify", params, **bearer(text)).status_code == 401
 
 
-def test_a_suspended_organisation_s_keys_stop(client, key, certificate):
+def test_a_suspended_organisation_s_keys_stop_and_come_back_when_reinstated(client, as_supervisor, key, certificate):
     api_key, plaintext = key
-    Organisation.objects.filter(pk=api_key.organisation_id).update(is_active=False)
-    assert client.get("/api/v1/verify", {"code": certificate.verification_code}, **bearer(plaintext)).status_code == 401
+    params = {"code": certificate.verification_code}
+    url = f"/staff/integrators/{api_key.organisation_id}/suspend/"
+    as_supervisor.post(url, {"active": "0", "reason": ""})
+    assert client.get("/api/v1/verify", params, **bearer(plaintext)).status_code == 200
+    as_supervisor.post(url, {"active": "0", "reason": "contract suspended"})
+    assert client.get("/api/v1/verify", params, **bearer(plaintext)).status_code == 401
+    assert AuditEntry.objects.get(action="integrations.organisation.suspended").reason == "contract suspended"
+    as_supervisor.post(url, {"active": "1", "reason": "contract renewed"})
+    assert client.get("/api/v1/verify", params, **bearer(plaintext)).status_code == 200
 
 
 def test_rotation_gives_a_new_key_and_the_old_one_lasts_only_the_grace_period(
