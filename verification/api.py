@@ -1,6 +1,8 @@
 """JSON verification API for integrators (banks, embassies): docs/verification.md, OpenAPI at /api/v1/openapi.json.
 
-Same privacy and rate limit as the pages. Unknown, malformed and forged inputs
+Same privacy and rate limit as the pages, except for integrators sending their
+API key (``Authorization: Bearer``): their key's quotas apply instead, and each
+certificate they find is recorded for its holder (integrations/api.py). Unknown, malformed and forged inputs
 all get the same answer: ``200 {"genuine": false}``; the caller learns nothing
 about which it was.
 """
