@@ -14,13 +14,21 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
 from certificates.services import certificate_issue
 
 pytestmark = pytest.mark.django_db
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(item) for item in value)
+    return isinstance(value, str) and "\x00" in value
 
 
 @pytest.fixture
@@ -84,6 +92,11 @@ def test_the_api_conforms_to_its_openapi_document_and_never_answers_500(api_sche
     @given(case=strategy)
     @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case):
+        # The document lets other query parameters through unconstrained, and the generator
+        # nests objects into their names: a NUL byte anywhere in a query string is refused
+        # before any view runs (400, decided in issue 8 and tested in test_hostile_input.py),
+        # which is not the API's answer this test is about.
+        assume(not _has_nul(case.query))
         case.call_and_validate(headers=headers)
 
     check()
