@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "alerts",
     "treaties",
     "unregistered",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -429,3 +430,14 @@ if SENTRY_DSN:
 # Look-ups per client address and minute, across the QR page, the typed code, the
 # PDF upload and the JSON API.
 DAMANE_VERIFY_LOOKUPS_PER_MINUTE = env_int("DAMANE_VERIFY_LOOKUPS_PER_MINUTE", 30)
+
+# --- Integrators and share codes (docs/integrators.md, SECURITY.md 25) -------------
+# Default quotas of a new API key (the back office may set others per key): a bank
+# checking thousands of files a day, at the pace of a batch job.
+DAMANE_API_KEY_DEFAULT_PER_MINUTE = env_int("DAMANE_API_KEY_DEFAULT_PER_MINUTE", 600)
+DAMANE_API_KEY_DEFAULT_PER_DAY = env_int("DAMANE_API_KEY_DEFAULT_PER_DAY", 50_000)
+# A key expires after at most a year; rotating one leaves the old key working this long.
+DAMANE_API_KEY_MAX_VALID_DAYS = env_int("DAMANE_API_KEY_MAX_VALID_DAYS", 365)
+DAMANE_API_KEY_ROTATION_GRACE_HOURS = env_int("DAMANE_API_KEY_ROTATION_GRACE_HOURS", 24)
+# A share code lives at most 30 days (DOMAIN.md "Beyond the certificate").
+DAMANE_SHARE_CODE_MAX_DAYS = env_int("DAMANE_SHARE_CODE_MAX_DAYS", 30)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("staff/treaties/", include("treaties.urls")),
     path("staff/audit/", include("audit.urls")),
     path("staff/unregistered/", include("unregistered.urls")),
+    path("", include("integrations.urls")),
     path("staff/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -21,6 +21,8 @@ from accounts.models import User
 from casework.models import CaseKind
 from casework.services import case_create
 from certificates.services import certificate_issue
+from integrations.models import ShareCodeUse
+from integrations.services import api_key_issue, organisation_register, share_code_create
 from tests.factories import seed_personas
 from treaties import services as treaty_services
 from treaties.conventions import ensure_conventions
@@ -131,10 +133,26 @@ def cast(transactional_db, monkeypatch, settings, tmp_path):
         periods=[treaty_services.PeriodInput("", date(1999, 1, 1), date(2004, 12, 31), "quarters", 24, "CNAV 77")],
         document=SimpleUploadedFile("releve.pdf", b"%PDF-1.7\n%%EOF\n", content_type="application/pdf"),
     )
+    bank = organisation_register(name="BANQUE X", kind="bank", contact_email="api@banquex.example", actor=supervisor)
+    api_key_issue(
+        organisation=bank, label="loans", valid_days=30, quota_per_minute=60, quota_per_day=1000, actor=supervisor
+    )
+    share, _code = share_code_create(
+        insured=amina,
+        employer=amina.employments.filter(end_date__isnull=True).first().employer,
+        recipient="Agence Atlas",
+        valid_days=14,
+        show_employment=True,
+        show_employer_status=True,
+        show_last_period=False,
+        actor=insured_user,
+    )
+    ShareCodeUse.objects.create(share_code=share, channel="api", organisation=bank)
     return {
         "treaty": treaty,
         "treaty_version": version,
         "treaty_cookie": session_cookie(approver, staff=True),
+        "bank": bank,
         "amina": amina,
         "fatima": fatima,
         "employer": employer,
@@ -161,6 +179,7 @@ def pages(cast):
         ("verify-pdf", "/verify/pdf/"),
         ("verify-offline", "/verify/offline/"),
         ("staff-login", "/staff/login/"),
+        ("share", "/share/"),
     ]
     insured = [
         ("dashboard", "/me/"),
@@ -174,6 +193,7 @@ def pages(cast):
         ("name-correction", "/requests/name-correction/"),
         ("treaty", "/requests/treaty/"),
         ("id-update", "/requests/id-update/"),
+        ("sharing", "/me/sharing/"),
     ]
     arrears = [
         ("dashboard-arrears", "/me/"),
@@ -190,6 +210,8 @@ def pages(cast):
         ("staff-requests", "/staff/requests/"),
         ("staff-request", f"/staff/requests/{case.reference}/"),
         ("staff-identity-changes", "/staff/identity-changes/"),
+        ("staff-integrators", "/staff/integrators/"),
+        ("staff-integrator", f"/staff/integrators/{cast['bank'].pk}/"),
     ]
     treaty = cast["treaty"]
     treaties = [

@@ -1,6 +1,8 @@
 """JSON verification API for integrators (banks, embassies): docs/verification.md, OpenAPI at /api/v1/openapi.json.
 
-Same privacy and rate limit as the pages. Unknown, malformed and forged inputs
+Same privacy and rate limit as the pages, except for integrators sending their
+API key (``Authorization: Bearer``): their key's quotas apply instead, and each
+certificate they find is recorded for its holder (integrations/api.py). Unknown, malformed and forged inputs
 all get the same answer: ``200 {"genuine": false}``; the caller learns nothing
 about which it was.
 """
@@ -16,6 +18,8 @@ from django.views.decorators.http import require_http_methods
 
 from damane.access import client_ip
 from damane.ratelimit import hit
+from integrations import api as integrator_api
+from integrations import services as integrator_services
 from verification import services
 from verification.openapi import OPENAPI
 from verification.presenters import present
@@ -62,11 +66,18 @@ def _is_text(value) -> bool:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify(request):
-    limit = hit(f"verification:{client_ip(request)}", limit=settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE, window=60)
-    if not limit.allowed:
-        response = _json({"error": "rate_limited", "retry_after": limit.retry_after}, status=429)
-        response["Retry-After"] = str(limit.retry_after)
-        return response
+    key = None
+    if integrator_api.has_key_header(request):
+        # An integrator: its key's quotas instead of the per-address limit (docs/integrators.md).
+        key, refused = integrator_api.integrator(request)
+        if refused:
+            return refused
+    else:
+        limit = hit(f"verification:{client_ip(request)}", limit=settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE, window=60)
+        if not limit.allowed:
+            response = _json({"error": "rate_limited", "retry_after": limit.retry_after}, status=429)
+            response["Retry-After"] = str(limit.retry_after)
+            return response
     if request.method == "POST":
         try:
             params = json.loads(request.body or b"{}")
@@ -86,7 +97,11 @@ def verify(request):
         certificate = services.by_token(token)
     else:
         return _json({"error": "missing_parameter", "detail": "give code or token"}, status=400)
-    return _json(certificate_json(certificate) if certificate else NOT_GENUINE)
+    if certificate is None:
+        return _json(NOT_GENUINE)
+    if key is not None:
+        integrator_services.verification_record(key=key, certificate=certificate)
+    return _json(certificate_json(certificate))
 
 
 @require_http_methods(["GET"])

@@ -79,6 +79,82 @@ _LOOKUP = {
 }
 
 
+_UNAUTHORIZED = {
+    "description": "An Authorization header that names no usable API key (malformed, unknown, expired or revoked)",
+    "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    "content": {"application/json": {"schema": _ERROR}},
+}
+
+# An integrator's key (docs/integrators.md): optional on /verify, required on /share.
+_SECURITY_SCHEMES = {
+    "integratorKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "dmn_<prefix>_<secret>",
+        "description": "An API key of an integrator organisation, registered by the fund's back office. "
+        "Shown once when issued; rotatable, revocable and expiring. Its quotas replace the per-address limit, "
+        "and every certificate it finds is shown to the holder.",
+    }
+}
+
+_SHARE_FACTS = {
+    "type": "object",
+    "description": "Only the facts the holder chose to share, computed at the time of the request",
+    "properties": {
+        "employment": {
+            "type": "object",
+            "properties": {
+                "active": {"type": "boolean"},
+                "employer": {"type": "string"},
+                "since": {"type": ["string", "null"], "format": "date"},
+            },
+            "required": ["active", "employer", "since"],
+        },
+        "employer_status": {
+            "type": "object",
+            "properties": {
+                "employer": {"type": "string"},
+                "state": {"enum": ["up_to_date", "one_behind", "in_arrears"]},
+                "label": {"type": "string"},
+            },
+            "required": ["employer", "state", "label"],
+        },
+        "last_declared_period": {"type": ["string", "null"], "pattern": "^[0-9]{6}$", "example": "202610"},
+    },
+    "additionalProperties": False,
+}
+
+_SHARE_RESULT = {
+    "oneOf": [
+        {
+            "type": "object",
+            "title": "A usable share code",
+            "properties": {
+                "valid": {"const": True},
+                "recipient": {"type": "string", "description": "Whom the holder made the code for"},
+                "holder": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "name_ar": {"type": "string"}},
+                    "required": ["name", "name_ar"],
+                },
+                "as_of": {"type": "string", "format": "date-time"},
+                "expires_at": {"type": "string", "format": "date-time"},
+                "facts": _SHARE_FACTS,
+            },
+            "required": ["valid", "recipient", "holder", "as_of", "expires_at", "facts"],
+        },
+        {
+            "type": "object",
+            "title": "No usable share code",
+            "description": "Unknown, malformed, expired and revoked codes all get this same answer.",
+            "properties": {"valid": {"const": False}},
+            "required": ["valid"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
 def _responses():
     return {
         "200": {"description": "The verdict", "content": {"application/json": {"schema": _RESULT}}},
@@ -86,8 +162,10 @@ def _responses():
             "description": "Neither code nor token given, or not as text",
             "content": {"application/json": {"schema": _ERROR}},
         },
+        "401": _UNAUTHORIZED,
         "429": {
-            "description": "Too many look-ups from this address (30 a minute)",
+            "description": "Too many look-ups: from this address (30 a minute) without a key, "
+            "or beyond the key's quotas (a minute, a day) with one",
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
             "content": {"application/json": {"schema": _ERROR}},
         },
@@ -111,6 +189,7 @@ OPENAPI = {
             "get": {
                 "summary": "Verify a certificate",
                 "operationId": "verifyCertificate",
+                "security": [{}, {"integratorKey": []}],
                 "parameters": [
                     {
                         # One object exploded into the query string (?code=... or ?token=...): the only
@@ -128,12 +207,48 @@ OPENAPI = {
             "post": {
                 "summary": "Verify a certificate (JSON body)",
                 "operationId": "verifyCertificatePost",
+                "security": [{}, {"integratorKey": []}],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _LOOKUP}},
                 },
                 "responses": _responses(),
             },
-        }
+        },
+        "/api/v1/share": {
+            "post": {
+                "summary": "Read what a live share code shows, as of now",
+                "operationId": "readShareCode",
+                "description": "The code is the one the holder gave you (XXXXX-XXXXX-XXXXX; case, spaces and "
+                "dashes ignored). Every use is recorded and shown to the holder.",
+                "security": [{"integratorKey": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"code": {**_TEXT, "example": "K7QM3-XH9RT-4P8WZ"}},
+                                "required": ["code"],
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "The facts", "content": {"application/json": {"schema": _SHARE_RESULT}}},
+                    "400": {
+                        "description": "No code given, or not as text",
+                        "content": {"application/json": {"schema": _ERROR}},
+                    },
+                    "401": _UNAUTHORIZED,
+                    "429": {
+                        "description": "Beyond the key's quotas (a minute, a day)",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                        "content": {"application/json": {"schema": _ERROR}},
+                    },
+                },
+            }
+        },
     },
+    "components": {"securitySchemes": _SECURITY_SCHEMES},
 }

@@ -11,8 +11,10 @@ under pytest 9 yet: the operations are drawn with Hypothesis here instead.)
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, given, settings
+from django.db import close_old_connections
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
@@ -21,29 +23,80 @@ from certificates.services import certificate_issue
 pytestmark = pytest.mark.django_db
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(item) for item in value)
+    return isinstance(value, str) and "\x00" in value
+
+
 @pytest.fixture
-def api_schema(settings, amina):
-    """The document as served, a real certificate to find, and no rate limit in the way."""
+def api_schema(settings, amina, integrator_key):
+    """The document as served, a real certificate to find, and no rate limit in the way.
+
+    The WSGI handler closes the database connection at each request's start and
+    end; Django's own test client stops that (the test's transaction lives on
+    that connection), and so does this fixture: with an API key, every request
+    reads the database.
+    """
     settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE = 10**6
     certificate_issue(insured=amina, kind="employment")
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
-    return [result.ok() for result in schema.get_all_operations()]
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+        yield [result.ok() for result in schema.get_all_operations()]
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
-def test_the_document_describes_both_ways_to_call_the_api(api_schema):
+@pytest.fixture
+def integrator_key(amina, django_user_model):
+    """An integrator's key with quotas out of the way, and a share code of Amina's to find."""
+    from integrations import services
+
+    staff = django_user_model.objects.create_user("chef.schema", password="x" * 20, is_staff=True)
+    bank = services.organisation_register(name="BANQUE SCHEMA", kind="bank", contact_email="a@b.example", actor=staff)
+    _key, plaintext = services.api_key_issue(
+        organisation=bank, label="fuzz", valid_days=1, quota_per_minute=10**6, quota_per_day=10**6, actor=staff
+    )
+    services.share_code_create(
+        insured=amina,
+        employer=amina.employments.filter(end_date__isnull=True).first().employer,
+        recipient="fuzz",
+        valid_days=1,
+        show_employment=True,
+        show_employer_status=True,
+        show_last_period=True,
+        actor=None,
+    )
+    return plaintext
+
+
+def test_the_document_describes_every_way_to_call_the_api(api_schema):
     assert {(op.method.upper(), op.path) for op in api_schema} == {
         ("GET", "/api/v1/verify"),
         ("POST", "/api/v1/verify"),
+        ("POST", "/api/v1/share"),
     }
 
 
+@pytest.mark.parametrize("with_key", [False, True], ids=["anonymous", "integrator"])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
-def test_the_api_conforms_to_its_openapi_document_and_never_answers_500(api_schema, mode):
+def test_the_api_conforms_to_its_openapi_document_and_never_answers_500(api_schema, integrator_key, mode, with_key):
     strategy = st.one_of([operation.as_strategy(generation_mode=mode) for operation in api_schema])
+    headers = {"Authorization": f"Bearer {integrator_key}"} if with_key else {}
 
     @given(case=strategy)
     @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case):
-        case.call_and_validate()
+        # The document lets other query parameters through unconstrained, and the generator
+        # nests objects into their names: a NUL byte anywhere in a query string is refused
+        # before any view runs (400, decided in issue 8 and tested in test_hostile_input.py),
+        # which is not the API's answer this test is about.
+        assume(not _has_nul(case.query))
+        case.call_and_validate(headers=headers)
 
     check()

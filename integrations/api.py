@@ -1,0 +1,86 @@
+"""The integrator side of the JSON API: API keys and their quotas, and share codes.
+
+A request with ``Authorization: Bearer dmn_…`` is an integrator's: its key's
+quotas apply instead of the per-address limit, and each genuine certificate it
+finds is recorded for the holder. A request without the header is anonymous and
+unchanged. A header that names no usable key (malformed, unknown, expired,
+revoked, suspended organisation) gets one answer: 401 ``invalid_key``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from damane.ratelimit import hit
+from integrations import selectors, services
+from integrations.models import ShareCodeUse
+
+NOT_VALID = {"valid": False}
+MAX_PARAMETER_LENGTH = 4096
+DAY = 24 * 60 * 60
+
+
+def json_response(data, status=200):
+    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def has_key_header(request) -> bool:
+    return "HTTP_AUTHORIZATION" in request.META
+
+
+def _bearer(request) -> str:
+    scheme, _sep, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def integrator(request):
+    """(key, None) for a usable key within its quotas, else (None, the error response)."""
+    key = services.authenticate(_bearer(request))
+    if key is None:
+        response = json_response({"error": "invalid_key", "detail": "unknown, expired or revoked API key"}, 401)
+        response["WWW-Authenticate"] = 'Bearer realm="damane"'
+        return None, response
+    for window, limit in ((60, key.quota_per_minute), (DAY, key.quota_per_day)):
+        result = hit(f"apikey:{key.pk}:{window}", limit=limit, window=window)
+        if not result.allowed:
+            response = json_response({"error": "quota_exceeded", "retry_after": result.retry_after}, 429)
+            response["Retry-After"] = str(result.retry_after)
+            return None, response
+    services.key_used(key)
+    return key, None
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_PARAMETER_LENGTH and "\x00" not in value
+
+
+@csrf_exempt  # a read-only API authenticated by its header, without cookies
+@never_cache
+@require_http_methods(["POST"])
+def share(request):
+    """What a share code shows as of now; the code travels in the body, never in an address."""
+    key, refused = integrator(request)
+    if refused:
+        return refused
+    try:
+        params = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        params = None
+    if not isinstance(params, dict):
+        return json_response({"error": "invalid_body", "detail": "send a JSON object with code"}, status=400)
+    if "code" not in params:
+        return json_response({"error": "missing_parameter", "detail": "give code"}, status=400)
+    if not _is_text(params["code"]):
+        return json_response({"error": "invalid_parameter", "detail": "code is non-empty text"}, status=400)
+    shared = services.share_code_use(
+        raw=params["code"], channel=ShareCodeUse.Channel.API, organisation=key.organisation
+    )
+    return json_response(selectors.share_answer(shared) if shared else NOT_VALID)
