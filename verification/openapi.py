@@ -249,6 +249,19 @@ OPENAPI = {
                 },
             }
         },
+        "/api/v1/schemas/certificate.json": {
+            "get": {
+                "summary": "The JSON Schema of certificate.json, the facts embedded in every certificate PDF",
+                "operationId": "certificateSchema",
+                "security": [{}],
+                "responses": {
+                    "200": {
+                        "description": "JSON Schema draft 2020-12 (docs/certificates.md)",
+                        "content": {"application/schema+json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
     },
     "components": {"securitySchemes": _SECURITY_SCHEMES},
 }
