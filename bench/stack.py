@@ -35,6 +35,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def send_secure_cookies_over_http(session) -> None:
+    """Make a requests session send the production settings' Secure cookies over plain HTTP.
+
+    In production TLS ends at the proxy in front of gunicorn; here the client
+    talks to gunicorn directly and would otherwise drop the session and CSRF
+    cookies. requests merges its jar into a fresh one per request (default
+    policy), so the header is written here.
+    """
+    prepare = session.prepare_request
+
+    def prepare_request(request):
+        prepared = prepare(request)
+        cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+        if cookies:
+            prepared.headers["Cookie"] = cookies
+        return prepared
+
+    session.prepare_request = prepare_request
+
+
+def http_session():
+    import requests
+
+    session = requests.Session()
+    send_secure_cookies_over_http(session)
+    return session
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -88,6 +116,7 @@ def prepare_database(database_url: str, redis_url: str, var_dir: str) -> list[st
     env = production_env(database_url, redis_url, var_dir, DATABASE_POOL="false")
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*manage, "init_signing"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     # The demo seed is a development command: DEBUG on for it alone, same database.
     subprocess.run(
