@@ -89,11 +89,13 @@ def _svg_data_uri(name: str) -> str:
 
 
 def qr_png_data_uri(content: str) -> str:
-    """The QR code as a PNG data URI, one pixel per module.
+    """The QR code as a PNG data URI, four pixels per module.
 
     The template scales it to QR_SIZE with ``image-rendering: pixelated`` (the
     PDF image has /Interpolate false), so it prints as sharp as a vector: every
-    module is an exact square. An SVG path of the same symbol cost WeasyPrint
+    module is an exact square. At one pixel per module Poppler's 100 dpi
+    rendering lost some symbols after a 1 px blur (tests/certificates/test_qr.py);
+    from two pixels on every one decodes. An SVG path of the same symbol cost WeasyPrint
     about a tenth of each render to parse and draw, and made the page's content
     stream several times larger (issue 10, docs/benchmarks.md).
 
@@ -101,7 +103,7 @@ def qr_png_data_uri(content: str) -> str:
     keeping the symbol small enough for a phone camera at 3-4 cm.
     """
     code = segno.make(content, error="m", micro=False, boost_error=False)
-    return code.png_data_uri(scale=1, border=0)
+    return code.png_data_uri(scale=4, border=0)
 
 
 def qr_version(content: str) -> int:
