@@ -1,8 +1,9 @@
 """The mixed workload of the load test (issue 10, item 5): run through bench/run_locust.py.
 
 Insured persons (``Insured``) come back every ``DAMANE_LOCUST_VISIT_SECONDS``
-for a visit: log in, dashboard, certificates page, ask for a certificate (the
-302 to it, then its page), log out. Verifiers (``Verifier``) look certificates
+for a visit: log in, dashboard, certificates page, on one visit in two
+(``DAMANE_LOCUST_ISSUE_SHARE``) ask for a certificate (the form, the 302 to
+the new certificate, its page), log out. Verifiers (``Verifier``) look certificates
 up every ``DAMANE_LOCUST_LOOKUP_SECONDS``: two verify pages (the QR code's
 address) for one API look-up. The rates these give are worked out in
 docs/scaling.md ("Expected peak").
@@ -35,6 +36,8 @@ PASSWORD = os.environ.get("DAMANE_LOCUST_PASSWORD", stack.PASSWORD)
 # Kinds every seeded person may ask for online (declared days: never blocked; affiliation:
 # blocked only while an identity is corrected, which the refusal page then says).
 KINDS = ("declared_days", "affiliation")
+# Share of visits that ask for a certificate (docs/scaling.md: issuances / logins at the peak).
+ISSUE_SHARE = float(os.environ.get("DAMANE_LOCUST_ISSUE_SHARE", "0.5"))
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _addresses = (f"10.{a}.{b}.{c}" for a, b, c in itertools.product(range(10, 250), range(1, 250), range(1, 250)))
 
@@ -67,6 +70,13 @@ class Insured(HttpUser):
                 return
         self.client.get("/me/", name="dashboard")
         self.client.get("/certificates/", name="certificates page")
+        if random.random() < ISSUE_SHARE:
+            self._issue()
+        self.client.post(
+            "/logout/", data={"csrfmiddlewaretoken": self.client.cookies.get("csrftoken", "")}, name="logout"
+        )
+
+    def _issue(self):
         kind = random.choice(KINDS)
         url = f"/certificates/new/{kind}/"
         form = self.client.get(url, name="certificate form")
@@ -83,13 +93,10 @@ class Insured(HttpUser):
                 answer.failure(f"issue answered {answer.status_code}")
         if location:
             self.client.get(location, name="certificate page (after issuing)")
-        self.client.post(
-            "/logout/", data={"csrfmiddlewaretoken": self.client.cookies.get("csrftoken", "")}, name="logout"
-        )
 
 
 class Verifier(HttpUser):
-    wait_time = constant_pacing(float(os.environ.get("DAMANE_LOCUST_LOOKUP_SECONDS", "2.3")))
+    wait_time = constant_pacing(float(os.environ.get("DAMANE_LOCUST_LOOKUP_SECONDS", "2.2")))
     weight = int(os.environ.get("DAMANE_LOCUST_VERIFIER_WEIGHT", "1"))
 
     def on_start(self):

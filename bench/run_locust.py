@@ -1,6 +1,6 @@
 """Load test: locust headless against gunicorn, PostgreSQL, Redis and a Celery worker (issue 10, item 5).
 
-    .venv/bin/python bench/run_locust.py [--minutes 10] [--insured 38] [--verifiers 3]
+    .venv/bin/python bench/run_locust.py [--minutes 10] [--insured 54] [--verifiers 3]
 
 Builds the stack of bench/stack.py (a database of its own with the demo
 registry and one account per insured person; production settings; gunicorn
@@ -44,8 +44,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/damane_bench_locust")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/4"))
     parser.add_argument("--minutes", type=float, default=10)
-    parser.add_argument("--insured", type=int, default=38, help="insured users, one visit each 20 s")
-    parser.add_argument("--verifiers", type=int, default=3, help="verifier users, one look-up each 2.3 s")
+    parser.add_argument("--insured", type=int, default=54, help="insured users, one visit each 20 s")
+    parser.add_argument("--verifiers", type=int, default=3, help="verifier users, one look-up each 2.2 s")
     parser.add_argument("--out", default=str(stack.ROOT / "bench" / "results"))
     args = parser.parse_args()
 
