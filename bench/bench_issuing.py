@@ -167,6 +167,12 @@ def main() -> None:
                 floors.append(floor.once())
             if (i - 9) % 250 == 0:
                 rss.append((i - 9, stack.rss_mb(worker)))
+                print(
+                    f"after {i - 9}: HTTP p50 {statistics.median(http):.0f} ms p95 {percentile(http, 95):.0f} ms, "
+                    f"floor p50 {statistics.median(floors):.0f} ms, RSS {rss[-1][1]:.0f} MB, "
+                    f"load {stack.load_average()}",
+                    flush=True,
+                )
         load_after = stack.load_average()
         worker_cpu_ms = (stack.cpu_seconds(worker) - worker_cpu_before) * 1000 / (args.n + 10)
         rss.append((args.n, stack.rss_mb(worker)))
