@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import threading
 from datetime import datetime
 from functools import lru_cache
@@ -91,14 +92,22 @@ def _svg_data_uri(name: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode((_STATIC / name).read_bytes()).decode("ascii")
 
 
-def qr_svg_data_uri(content: str) -> str:
-    """The QR code as an SVG data URI: vector, so it prints sharp at any size.
+def qr_png_data_uri(content: str) -> str:
+    """The QR code as a PNG data URI, four pixels per module.
+
+    The template scales it to QR_SIZE with ``image-rendering: pixelated`` (the
+    PDF image has /Interpolate false), so it prints as sharp as a vector: every
+    module is an exact square. At one pixel per module Poppler's 100 dpi
+    rendering lost some symbols after a 1 px blur (tests/certificates/test_qr.py);
+    from two pixels on every one decodes. An SVG path of the same symbol cost WeasyPrint
+    about a tenth of each render to parse and draw, and made the page's content
+    stream several times larger (issue 10, docs/benchmarks.md).
 
     Error correction M (15%) survives a folded or slightly stained page while
     keeping the symbol small enough for a phone camera at 3-4 cm.
     """
     code = segno.make(content, error="m", micro=False, boost_error=False)
-    return code.svg_data_uri(border=0, dark="#000", omitsize=True)
+    return code.png_data_uri(scale=4, border=0)
 
 
 def qr_version(content: str) -> int:
@@ -205,17 +214,40 @@ def _kind_context(snapshot: CertificateSnapshot) -> dict:
     return {}
 
 
+_STYLE_RE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+@lru_cache(maxsize=32)
+def _stylesheet(css: str):
+    """The template's ``<style>``, parsed once per process for each distinct text.
+
+    WeasyPrint otherwise parses a document's ``<style>`` and compiles its
+    selectors on every render: about a fifth of the render of a certificate,
+    whose style differs only by type (issue 10). Called under ``_lock``, with
+    the process's one FontConfiguration.
+    """
+    from weasyprint import CSS
+
+    return CSS(string=css, font_config=_fonts())
+
+
 def _write_pdf(html: str, *, title: str) -> bytes:
     from weasyprint import HTML, URLFetcher
 
     # Only data: URIs: a certificate never reaches the network or the disk
     # while it renders, whatever its text contains.
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    # The one <style> of the template comes out of the document and in as a
+    # parsed stylesheet: same rules, same cascade (no other author sheet, no
+    # !important), parsed once.
+    styles = _STYLE_RE.findall(html)
+    html = _STYLE_RE.sub("", html, count=len(styles))
     with _lock:
         # Pango and fontconfig objects shared through the FontConfiguration are
         # not documented as thread-safe: one render at a time per process.
         fonts = _fonts()
-        document = HTML(string=html, url_fetcher=fetcher).render(font_config=fonts)
+        stylesheets = [_stylesheet(css) for css in styles]
+        document = HTML(string=html, url_fetcher=fetcher).render(font_config=fonts, stylesheets=stylesheets)
         document.metadata.title = title
         document.metadata.authors = [FUND_NAME_FR]
         return document.write_pdf(pdf_variant=PDF_VARIANT)
@@ -229,7 +261,7 @@ def render_certificate_pdf(snapshot: CertificateSnapshot, *, qr_payload_url: str
         "facts": snapshot.facts,
         "geo": _geometry(),
         "logo": _svg_data_uri("cnss-seal.svg"),
-        "qr": qr_svg_data_uri(qr_payload_url),
+        "qr": qr_png_data_uri(qr_payload_url),
         "verify_url": f"{settings.SITE_URL}/verify/",
         "fund_fr": FUND_NAME_FR,
         "fund_ar": FUND_NAME_AR,

@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.shortcuts import render
 
 from damane.access import client_ip
@@ -56,16 +57,48 @@ def _bucket(key: str, window: int) -> tuple[str, int]:
 def hit(key: str, *, limit: int, window: int) -> RateLimitResult:
     """Count one hit for ``key``; allowed while at most ``limit`` hits fell in this window."""
     cache_key, retry_after = _bucket(key, window)
-    # add() only writes when absent, so concurrent first hits cannot reset each other.
-    cache.add(cache_key, 0, timeout=window + 1)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:
-        # The key expired between add() and incr(): start the window again.
+    count = _redis_hit(cache_key, window)
+    if count is None:
+        # add() only writes when absent, so concurrent first hits cannot reset each other.
         cache.add(cache_key, 0, timeout=window + 1)
-        count = cache.incr(cache_key)
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:
+            # The key expired between add() and incr(): start the window again.
+            cache.add(cache_key, 0, timeout=window + 1)
+            count = cache.incr(cache_key)
     allowed = count <= limit
     return RateLimitResult(allowed=allowed, retry_after=0 if allowed else retry_after, count=count)
+
+
+# INCR, and start the window's expiry on the first hit: atomic in Redis, one command.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_hit_script = None
+
+
+def _redis_hit(cache_key: str, window: int) -> int | None:
+    """The count after this hit, in one Redis round trip; None on another cache backend.
+
+    A Lua script (``EVALSHA``; redis-py loads it again after a Redis restart)
+    instead of ``add()`` then ``incr()``, two round trips (issue 10). The key
+    and the stored integer are the ones Django's RedisCache uses, so ``peek``
+    (``cache.get``) reads the same counter. Redis errors propagate: the request
+    gets its 503 and the limit is never skipped (SECURITY.md 24).
+    """
+    global _hit_script
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    key = backend.make_and_validate_key(cache_key)
+    # Django's RedisCacheClient (django.core.cache.backends.redis) runs no scripts of its own.
+    client = backend._cache.get_client(key, write=True)
+    if _hit_script is None:
+        _hit_script = client.register_script(_HIT_SCRIPT)
+    return int(_hit_script(keys=[key], args=[window + 1], client=client))
 
 
 def peek(key: str, *, limit: int, window: int) -> RateLimitResult:

@@ -112,20 +112,35 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-# Persistent connections, checked before reuse (docs/decisions.md, "Database
-# connections"): a request no longer opens a connection, and a connection the
-# server dropped (restart, failover) is replaced instead of failing a request.
-# The demo and the tests (DEBUG) open one per request.
+# Production: a psycopg 3 connection pool per process (docs/decisions.md,
+# "Database connections"): a request borrows a connection and gives it back,
+# no request opens one, and the pool replaces a connection the server dropped
+# (restart, failover) before lending it (DATABASE_CONN_HEALTH_CHECKS). Without
+# the pool (DATABASE_POOL=false, e.g. Celery's prefork workers, or behind
+# PgBouncer), persistent connections checked before reuse. The demo and the
+# tests (DEBUG) open one per request.
+DATABASE_POOL = env_bool("DATABASE_POOL", not DEBUG)
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL or f"sqlite:///{VAR_DIR / 'damane.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if DEBUG else 300),
+        conn_max_age=0 if DATABASE_POOL else env_int("DATABASE_CONN_MAX_AGE", 0 if DEBUG else 300),
         conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    options = DATABASES["default"].setdefault("OPTIONS", {})
     # A database outage must answer 503 within seconds, not hang (SECURITY.md 19).
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3)
+    options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3)
+    if DATABASE_POOL:
+        options["pool"] = {
+            # One connection per gunicorn thread is the most a process can use at once.
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", env_int("GUNICORN_THREADS", 4)),
+            # Waiting longer than this for a free connection is an outage: 503 (PoolTimeout is an OperationalError).
+            "timeout": env_float("DATABASE_POOL_TIMEOUT", 3.0),
+            # Idle connections above min_size close after this long.
+            "max_idle": env_float("DATABASE_POOL_MAX_IDLE", 300.0),
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits and lockouts must be shared between processes) -------

@@ -92,7 +92,7 @@ def verify(request):
         return _json({"error": "invalid_parameter", "detail": "code and token are non-empty text"}, status=400)
     code, token = given.get("code"), given.get("token")
     if code:
-        certificate = services.by_code(code)
+        certificate = services.by_code_fast(code)
     elif token:
         certificate = services.by_token(token)
     else:

@@ -85,3 +85,27 @@ def test_the_client_address_is_remote_addr_unless_proxies_are_trusted(rf, settin
     settings.DAMANE_TRUSTED_PROXY_COUNT = 1
     # The entry the trusted proxy added, not the one the client typed.
     assert client_ip(request) == "41.250.1.2"
+
+
+def test_a_hit_on_redis_is_one_round_trip_and_peek_reads_the_same_counter(monkeypatch):
+    import redis.connection
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    assert isinstance(caches["default"], RedisCache), "the suite runs on Redis (REDIS_URL)"
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        if b"PING" not in b"".join(command if isinstance(command, list) else [command]):
+            sent.append(command)  # the connection's own health checks aside
+        return original(self, command, check_health)
+
+    hit("warm-up-connection", limit=5, window=60)
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    with freeze_time(START):
+        results = [hit("one-trip", limit=2, window=60) for _ in range(3)]
+        assert len(sent) == 3
+        assert [r.count for r in results] == [1, 2, 3]
+        assert [r.allowed for r in results] == [True, True, False]
+        assert peek("one-trip", limit=5, window=60).count == 3

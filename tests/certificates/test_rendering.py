@@ -194,3 +194,22 @@ def test_an_annual_salary_with_three_employers_prints_totals_per_month_and_per_e
     assert "10/2025 3 24 9 245,50" in text and "11/2025 2 16 8 245,50" in text
     assert text.count("Total") == 1
     assert "272 108 946,00 108 946,00" in text
+def test_the_template_stylesheet_is_parsed_once_per_process_for_each_type():
+    """Issue 10: WeasyPrint parsed the <style> of every certificate again; the parsed sheet is now reused."""
+    from certificates import rendering
+
+    rendering._stylesheet.cache_clear()
+    for kind in ("employment", "employment", "declared_days", "employment"):
+        render_certificate_pdf(sample_snapshot(kind), qr_payload_url="http://127.0.0.1:8000/verify/x#DMN2.x")
+    info = rendering._stylesheet.cache_info()
+    assert (info.misses, info.hits) == (2, 2)
+
+
+def test_the_qr_code_is_one_raster_image_printed_without_smoothing(issued):
+    """A PNG with whole pixels per module, drawn with /Interpolate false: square modules, no SVG path to draw."""
+    from certificates.rendering import qr_png_data_uri
+
+    *_rest, unsigned, _signed = issued["employment"]
+    assert unsigned.count(b"/Subtype /Image") == 1
+    assert b"/Interpolate false" in unsigned
+    assert qr_png_data_uri("http://127.0.0.1:8000/verify/x").startswith("data:image/png;base64,")

@@ -111,6 +111,21 @@ def test_look_ups_are_limited_to_30_a_minute_per_address_across_page_code_and_ap
 # --- JSON API ------------------------------------------------------------------------
 
 
+def test_a_look_up_by_code_is_one_query_and_answers_like_the_page_lookup(
+    client, certificate, django_assert_num_queries
+):
+    from verification.services import by_code, by_code_fast
+
+    with django_assert_num_queries(1):
+        answer = client.get(reverse("api:verify"), {"code": certificate.verification_code.lower()})
+    assert answer.json()["genuine"] is True and answer.json()["number"] == certificate.number
+    fast, slow = by_code_fast(certificate.verification_code), by_code(certificate.verification_code)
+    assert {f.attname: getattr(fast, f.attname) for f in fast._meta.concrete_fields} == {
+        f.attname: getattr(slow, f.attname) for f in slow._meta.concrete_fields
+    }
+    assert by_code_fast("ABCD-EFGH-JKMN-PQRS-TUVW") is None and by_code_fast("not a code") is None
+
+
 def test_the_api_answers_by_code_and_by_qr_payload_with_the_same_privacy(client, certificate, qr_text):
     by_code = client.get(reverse("api:verify"), {"code": certificate.verification_code})
     by_token = client.post(reverse("api:verify"), json.dumps({"token": qr_text}), content_type="application/json")
