@@ -194,6 +194,8 @@ def test_an_annual_salary_with_three_employers_prints_totals_per_month_and_per_e
     assert "10/2025 3 24 9 245,50" in text and "11/2025 2 16 8 245,50" in text
     assert text.count("Total") == 1
     assert "272 108 946,00 108 946,00" in text
+
+
 def test_the_template_stylesheet_is_parsed_once_per_process_for_each_type():
     """Issue 10: WeasyPrint parsed the <style> of every certificate again; the parsed sheet is now reused."""
     from certificates import rendering
