@@ -274,8 +274,19 @@ def open_stage(cursor) -> None:
     )
 
 
-def close_stage(cursor) -> None:
-    cursor.execute("TRUNCATE ebds_stage")
+def analyze_stage(cursor) -> None:
+    """Give the planner the staged row count. Without it the join on the registry
+    is planned for a guess: a hash join reading every insured person, 16 ms for
+    a 20-line file at 100,000 people (and ten times that at a million), where 20
+    index lookups take well under a millisecond."""
+    cursor.execute("ANALYZE ebds_stage")
+
+
+def close_stage(cursor, *, nested: bool) -> None:
+    """Empty the stage now if the import's transaction is nested in a larger
+    one; otherwise its commit does (``ON COMMIT DELETE ROWS``), for free."""
+    if nested:
+        cursor.execute("TRUNCATE ebds_stage")
 
 
 def declared_periods(cursor, *, employer_id: int, period: str) -> tuple[bool, bool]:
@@ -295,6 +306,8 @@ def copy_statement() -> str:
 
 def insert_known_lines(cursor, *, declaration_id: int, employer_id: int, period: str, expected: int) -> None:
     """Declaration lines of the staged B02 records; ``NotFast`` if a CNSS number is unknown."""
+    # The join's rows are sorted by person (index order) in memory, not on disk.
+    cursor.execute("SET LOCAL work_mem = '64MB'")
     cursor.execute(
         """
         INSERT INTO declarations_declarationline (

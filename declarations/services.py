@@ -271,6 +271,7 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
                 copy=copy,
                 progress=progress,
             )
+        bulk.analyze_stage(cursor)
         sums = bulk.check_staged(
             cursor,
             scanned,
@@ -341,7 +342,7 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
         )
         if late:
             rebuild_employments(insured_ids=late, employer=employer)
-        bulk.close_stage(cursor)
+        bulk.close_stage(cursor, nested=len(connection.atomic_blocks) > 1)
     _link_unregistered(new_people, cin_fills, user)
     audit_record(
         action="declarations.declaration.imported",

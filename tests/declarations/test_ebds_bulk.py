@@ -246,3 +246,27 @@ def test_progress_is_reported_while_reading(fast_only, monkeypatch):
     known = [make_line(f"1000000{i:02d}") for i in range(5)]
     import_ebds(text=write(make_declaration("202502", known)), filename="DS.txt", progress=seen.append)
     assert seen == [2, 4, 5]
+
+
+def test_a_person_or_declaration_that_lines_name_cannot_be_deleted_even_in_raw_sql():
+    """Lines carry no row-by-row foreign-key checks (they cost the import 40 %);
+    the guard triggers keep what those checks also gave: no line is orphaned."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the guard triggers are PostgreSQL's")
+    from django.db import IntegrityError
+
+    load(make_declaration("202501", [make_line("100000001", is_new=True, cin="J1")]))
+    person = Insured.objects.get(cnss_number="100000001")
+    declaration = Declaration.objects.get()
+    for table, pk in (("registry_insured", person.pk), ("declarations_declaration", declaration.pk)):
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])  # noqa: S608 (table from the tuple above)
+    assert DeclarationLine.objects.filter(insured=person, declaration=declaration).count() == 1
+
+    # A declaration's lines go with it (the ORM deletes them first); then the person may go.
+    Employment.objects.filter(insured=person).delete()
+    declaration.delete()
+    assert not DeclarationLine.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM registry_insured WHERE id = %s", [person.pk])
+    assert not Insured.objects.filter(pk=person.pk).exists()
