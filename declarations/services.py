@@ -262,6 +262,7 @@ def _store(parsed: EbdsDeclaration, *, text: str, sha256: str, filename: str, us
 def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> ImportResult:
     """``_store`` for a new declaration, set-based; ``bulk.NotFast`` at the first doubt."""
     with connection.cursor() as cursor:
+        bulk.tune_transaction(cursor)
         bulk.open_stage(cursor)
         with cursor.copy(bulk.copy_statement()) as copy:
             scanned = bulk.scan(
