@@ -16,7 +16,8 @@ files 0600, never overwritten without ``--force``.
 ``sign_pdf()`` appends a PAdES baseline signature (ETSI.CAdES.detached) as an
 incremental update, with a visible stamp in ``rendering.SIGNATURE_BOX``: B-T
 when ``DAMANE_TSA_URL`` names an RFC 3161 timestamp authority, B-B otherwise.
-Keys are loaded once per process.
+Keys are loaded once per process; so are the parsed stamp (per day) and the
+room reserved for a signature (per key and timestamp authority).
 """
 
 from __future__ import annotations
@@ -419,11 +420,10 @@ def sign_pdf(
         try:
             return _sign(pdf_bytes, bytes_reserved=bytes_reserved, **arguments)
         except PdfSigningError as error:
-            # A signature longer than the room learnt (a timestamp authority
-            # whose answers grew): learn again.
-            if "larger than expected" not in str(error):
-                raise
-            log.warning("Signature larger than the room reserved (%s bytes); estimating again", bytes_reserved)
+            # Most likely a signature longer than the room learnt (a timestamp
+            # authority whose answers grew): estimate again; any other error
+            # comes back from the second attempt.
+            log.warning("Signing with %s bytes reserved failed (%s); estimating again", bytes_reserved, error)
             _reserved.pop(reserve_key, None)
     signed = _sign(pdf_bytes, bytes_reserved=None, **arguments)
     if reserve_key is not None:
@@ -444,6 +444,7 @@ def _sign(
     signed_on: datetime,
     bytes_reserved: int | None,
 ) -> bytes:
+    """One signature; pyHanko estimates the room for it when ``bytes_reserved`` is None."""
     from pyhanko.pdf_utils import layout
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
