@@ -16,7 +16,8 @@ files 0600, never overwritten without ``--force``.
 ``sign_pdf()`` appends a PAdES baseline signature (ETSI.CAdES.detached) as an
 incremental update, with a visible stamp in ``rendering.SIGNATURE_BOX``: B-T
 when ``DAMANE_TSA_URL`` names an RFC 3161 timestamp authority, B-B otherwise.
-Keys are loaded once per process.
+Keys are loaded once per process; so are the parsed stamp (per day) and the
+room reserved for a signature (per key and timestamp authority).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -317,23 +319,63 @@ def _pdf17_signer_class():
     return Pdf17Signer
 
 
-class _PdfPageContent:
-    """A PDF page (bytes) as pyHanko stamp content: pyHanko only imports pages from files."""
+class _StampContent:
+    """The visible stamp as pyHanko stamp content, from a PDF page parsed once per process.
+
+    pyHanko only imports pages from files; this imports page 0 of the stamp
+    PDF (``rendering.render_signature_stamp``, one per signer and day) from a
+    reader kept per process (``_stamp_reader``), instead of parsing the stamp
+    again for every signature. Each signed file still gets its own copy of the
+    stamp's objects (a PDF cannot point into another one).
+    """
 
     @staticmethod
-    def make(data: bytes):
+    def make(reader):
         from pyhanko.pdf_utils import content, layout
-        from pyhanko.pdf_utils.reader import PdfFileReader
 
-        class ImportedPdfBytes(content.PdfContent):
+        class ImportedStamp(content.PdfContent):
             def render(self) -> bytes:
-                xobj = self._ensure_writer.import_page_as_xobject(PdfFileReader(BytesIO(data)), page_ix=0)
+                # pyHanko's reader resolves objects lazily into its own cache:
+                # one import at a time per process.
+                with _stamp_lock:
+                    xobj = self._ensure_writer.import_page_as_xobject(reader, page_ix=0)
                 self.resources.xobject["/Stamp"] = xobj
                 x1, y1, x2, y2 = xobj.get_object()["/BBox"]
                 self.box = layout.BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
                 return b"/Stamp Do"
 
-        return ImportedPdfBytes()
+        return ImportedStamp()
+
+
+_stamp_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _stamp_reader(signer_name: str, signed_on: str):
+    """The parsed stamp PDF of a signer on a day (rendered by WeasyPrint once per process and day)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return PdfFileReader(BytesIO(rendering.render_signature_stamp(signer_name, signed_on)))
+
+
+# Room reserved for the CMS signature (hex digits), learnt once per process for
+# each key and timestamp authority: see ``_reserved_size``.
+_reserved: dict[tuple, int] = {}
+
+
+def _reserved_size(signed: bytes) -> int:
+    """The room pyHanko reserved for the signature in ``signed``, from its /ByteRange.
+
+    /ByteRange [0 a b c]: bytes a to b are the /Contents hex string with its
+    two angle brackets, which pyHanko sized from a dummy signature plus a 50 %
+    margin for the variations between signatures (an ECDSA value is 70 to 72
+    bytes; a timestamp token varies).
+    """
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    (signature,) = PdfFileReader(BytesIO(signed)).embedded_signatures
+    _zero, start, end, _length = (int(x) for x in signature.sig_object["/ByteRange"])
+    return end - start - 2
 
 
 def sign_pdf(
@@ -353,17 +395,63 @@ def sign_pdf(
     ``certificate.json`` in the signed update, so the signature covers it
     (``certificates.machine_readable``).
     """
+    from pyhanko.sign.general import SigningError as PdfSigningError
+
+    material = get_signing_material()
+    # The size of a signature depends on the key, its chain and the timestamp
+    # authority: learnt by pyHanko's own estimate (a dummy signature) on the
+    # first signature, then reused. An explicit timestamper (tests) is never
+    # cached.
+    reserve_key = (_config_key(), settings.DAMANE_TSA_URL) if timestamper is None else None
+    timestamper = timestamper or _default_timestamper()
+    signed_on = datetime.now(ZoneInfo(settings.TIME_ZONE))
+    arguments = {
+        "material": material,
+        "field_name": field_name,
+        "reason": reason,
+        "location": location,
+        "box": box,
+        "timestamper": timestamper,
+        "embedded_json": embedded_json,
+        "signed_on": signed_on,
+    }
+    bytes_reserved = _reserved.get(reserve_key) if reserve_key is not None else None
+    if bytes_reserved is not None:
+        try:
+            return _sign(pdf_bytes, bytes_reserved=bytes_reserved, **arguments)
+        except PdfSigningError as error:
+            # Most likely a signature longer than the room learnt (a timestamp
+            # authority whose answers grew): estimate again; any other error
+            # comes back from the second attempt.
+            log.warning("Signing with %s bytes reserved failed (%s); estimating again", bytes_reserved, error)
+            _reserved.pop(reserve_key, None)
+    signed = _sign(pdf_bytes, bytes_reserved=None, **arguments)
+    if reserve_key is not None:
+        _reserved[reserve_key] = _reserved_size(signed)
+    return signed
+
+
+def _sign(
+    pdf_bytes: bytes,
+    *,
+    material: SigningMaterial,
+    field_name: str,
+    reason: str,
+    location: str,
+    box: tuple[float, float, float, float],
+    timestamper,
+    embedded_json: bytes | None,
+    signed_on: datetime,
+    bytes_reserved: int | None,
+) -> bytes:
+    """One signature; pyHanko estimates the room for it when ``bytes_reserved`` is None."""
     from pyhanko.pdf_utils import layout
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.stamp import StaticStampStyle
 
-    material = get_signing_material()
-    timestamper = timestamper or _default_timestamper()
-    signed_on = datetime.now(ZoneInfo(settings.TIME_ZONE))
-    stamp_pdf = rendering.render_signature_stamp(material.signer_name, rendering.stamp_date(signed_on))
     style = StaticStampStyle(
-        background=_PdfPageContent.make(stamp_pdf),
+        background=_StampContent.make(_stamp_reader(material.signer_name, rendering.stamp_date(signed_on))),
         background_opacity=1.0,
         border_width=0,
         # The stamp page is exactly the size of the box: no margin, no scaling.
@@ -394,4 +482,4 @@ def sign_pdf(
         from certificates.machine_readable import embed_json
 
         embed_json(writer, embedded_json, modified=signed_on)
-    return pdf_signer.sign_pdf(writer).getvalue()
+    return pdf_signer.sign_pdf(writer, bytes_reserved=bytes_reserved).getvalue()

@@ -28,6 +28,9 @@ KIND_DESCRIPTIONS = {
 }
 
 
+EMPLOYER_CHOICE_KINDS = (rules.EMPLOYMENT, rules.DEREGISTRATION)
+
+
 def _candidate_employers(record, kind):
     """Employers the form offers for this type: active ones, or ended ones for deregistration."""
     if kind == rules.EMPLOYMENT:
@@ -84,8 +87,10 @@ def request_certificate(request, kind):
         raise Http404
     insured = request.user.insured
     today = timezone.localdate()
-    record = insured_record(insured, today=today)
-    employers = _candidate_employers(record, kind)
+    # Only these types offer a choice of employer; for the others a request
+    # reads the record once, in certificate_issue under its lock (issue 10).
+    record = insured_record(insured, today=today) if kind in EMPLOYER_CHOICE_KINDS else None
+    employers = _candidate_employers(record, kind) if record is not None else []
     data = request.POST if request.method == "POST" else None
     form = CertificateRequestForm(data, employers=employers, kind=kind)
     options = rules.Options(employer_id=employers[0].id if len(employers) == 1 else None)
@@ -94,8 +99,8 @@ def request_certificate(request, kind):
             employer_id=form.cleaned_data["employer"] or options.employer_id,
             last_declared_period=form.cleaned_data["last_declared_period"],
         )
-    decision = evaluate_record(record, kind, options, today=today)
 
+    decision = None
     if request.method == "POST" and form.is_valid():
         try:
             certificate = certificate_issue(
@@ -115,6 +120,10 @@ def request_certificate(request, kind):
             form.add_error(None, str(error))
         else:
             return redirect(reverse("certificates:detail", args=[certificate.public_id]) + "?ready=1")
+    if decision is None:
+        if record is None:
+            record = insured_record(insured, today=today)
+        decision = evaluate_record(record, kind, options, today=today)
     return render(
         request,
         "certificates/request.html",

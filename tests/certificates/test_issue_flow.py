@@ -70,3 +70,20 @@ def test_success_offers_the_pdf_at_once_and_issued_certificates_come_first(clien
     assert "Your certificate is ready" in page
     index = client.get(reverse("certificates:index")).content.decode()
     assert index.index(download) < index.index("Get a new certificate")
+
+
+@pytest.mark.django_db
+def test_a_request_without_an_employer_choice_reads_the_record_once_under_the_lock(
+    client, django_user_model, today, django_assert_num_queries
+):
+    logged_in(client, django_user_model, "amina", today)
+    url = reverse("certificates:request", args=["declared_days"])
+    # The rules' record (employments, declared lines, open cases, employers' declarations) is read in the
+    # transaction that locks the insured row, not a first time before it.
+    with django_assert_num_queries(19, exact=False) as captured:
+        response = client.post(url, {})
+    assert response.status_code == 302
+    queries = [q["sql"] for q in captured.captured_queries]
+    assert len([sql for sql in queries if 'FROM "casework_case"' in sql]) == 1
+    assert len([sql for sql in queries if 'FROM "registry_employment"' in sql]) == 1
+    assert any('FROM "registry_insured"' in sql and " FOR UPDATE" in sql for sql in queries)

@@ -167,6 +167,49 @@ def test_an_encrypted_key_is_read_with_the_configured_passphrase(tmp_path, signi
     assert "Signature is Valid." in poppler("pdfsig", signed)
 
 
+def test_the_room_for_the_signature_is_learnt_once_then_reused(signing_dir, signing_settings, root_cert_path):
+    unsigned = render_certificate_pdf(sample_snapshot("employment"), qr_payload_url="x")
+    with signing_settings(signing_dir):
+        signing._reserved.clear()
+        first = signing.sign_pdf(unsigned)
+        (learnt,) = signing._reserved.values()
+        second = signing.sign_pdf(unsigned)
+    # pyHanko's estimate: a dummy signature plus half again, so every later signature fits.
+    assert learnt == signing._reserved_size(first) == signing._reserved_size(second)
+    cms = PdfFileReader(BytesIO(second)).embedded_signatures[0].signed_data.dump()
+    assert len(cms) * 2 * 1.4 < learnt
+    assert validate(first, root_cert_path).bottom_line
+    assert validate(second, root_cert_path).bottom_line
+
+
+def test_a_signature_larger_than_the_room_learnt_is_signed_again_with_a_new_estimate(
+    signing_dir, signing_settings, root_cert_path
+):
+    unsigned = render_certificate_pdf(sample_snapshot("employment"), qr_payload_url="x")
+    with signing_settings(signing_dir):
+        signing._reserved.clear()
+        signing.sign_pdf(unsigned)
+        (key,) = signing._reserved
+        signing._reserved[key] = 200
+        signed = signing.sign_pdf(unsigned)
+        assert signing._reserved[key] > 200
+    assert validate(signed, root_cert_path).bottom_line
+
+
+def test_the_stamp_is_rendered_and_parsed_once_a_day_and_imported_into_each_file(issued):
+    signing._stamp_reader.cache_clear()
+    unsigned = render_certificate_pdf(sample_snapshot("employment"), qr_payload_url="x")
+    files = [signing.sign_pdf(unsigned) for _ in range(3)]
+    assert signing._stamp_reader.cache_info().misses == 1
+    assert signing._stamp_reader.cache_info().hits == 2
+    for signed in files:
+        widget = PdfFileReader(BytesIO(signed)).embedded_signatures[0].sig_field
+        stamp = widget["/AP"]["/N"]["/Resources"]["/XObject"]["/Stamp"].get_object()
+        fonts = stamp["/Resources"]["/Font"]
+        names = {str(font.get_object()["/BaseFont"]).split("+")[1] for font in fonts.values()}
+        assert names >= {"Noto-Sans", "Noto-Naskh-Arabic"}
+
+
 class BytesIOText:
     """A stdout for call_command that keeps nothing."""
 
