@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig \
-      fonts-noto-core fonts-dejavu-core gettext poppler-utils \
+      fonts-noto-core fonts-noto-mono fonts-dejavu-core gettext poppler-utils \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -36,6 +36,7 @@ PY
   fonts="$(fc-list 2>/dev/null || true)"
   grep -qi "Noto Naskh Arabic" <<<"$fonts" || missing+=(fonts-noto-core)
   grep -qi "DejaVu Sans" <<<"$fonts" || missing+=(fonts-dejavu-core)
+  grep -qi "Noto Sans Mono" <<<"$fonts" || missing+=(fonts-noto-mono)
   command -v msgfmt >/dev/null || missing+=(gettext)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Missing system libraries. Install them with:" >&2
