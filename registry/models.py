@@ -22,10 +22,13 @@ from registry.validators import (
 class InsuredQuerySet(models.QuerySet):
     def by_cin(self, cin: str):
         """Insured persons whose current *or earlier* CIN is ``cin``."""
-        # A subquery rather than a join: each side then uses its own index (the
-        # OR over a join would read the whole registry at national scale).
-        earlier = PreviousCin.objects.filter(cin=cin).values("insured_id")
-        return self.filter(Q(cin=cin) | Q(pk__in=earlier))
+        # The ids of both sides, then the people: each side uses its own index.
+        # An OR (of a join, or of ``cin = …`` and ``id IN (subquery)``) cannot,
+        # and PostgreSQL read the whole registry: 160 ms at a million insured
+        # (docs/benchmarks.md, "pages at a million insured"); this is 0.1 ms.
+        current = self.model.objects.filter(cin=cin).order_by().values("pk")
+        earlier = PreviousCin.objects.filter(cin=cin).order_by().values("insured_id")
+        return self.filter(pk__in=current.union(earlier, all=True))
 
 
 class Insured(models.Model):
