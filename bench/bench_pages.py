@@ -119,7 +119,14 @@ def main():
             "SELECT * FROM registry_employment WHERE insured_id = %s",
             [person.pk],
         ),
-        ("staff search by CIN", "SELECT id FROM registry_insured WHERE cin = %s", [person.cin]),
+        # The query the search runs: current or earlier CIN (Insured.objects.by_cin).
+        (
+            "staff search by CIN (current or earlier)",
+            *Insured.objects.by_cin(person.cin)
+            .order_by("last_name", "first_name", "pk")
+            .values("pk")[:50]
+            .query.sql_with_params(),
+        ),
         (
             "staff search by name prefix",
             "SELECT id FROM registry_insured WHERE UPPER(last_name::text) LIKE UPPER(%s) "
