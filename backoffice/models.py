@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from casework.models import Decision, SupportingDocument
 from registry.models import Insured
 
 # The registry fields an identity change may set, in display order.
@@ -18,7 +19,7 @@ class IdentityChangeQuerySet(models.QuerySet):
         return self.filter(status=IdentityChange.Status.PENDING)
 
 
-class IdentityChange(models.Model):
+class IdentityChange(SupportingDocument, Decision):
     """A correction of an insured person's identity record, applied only once a second person approves it."""
 
     class Status(models.TextChoices):
@@ -36,25 +37,11 @@ class IdentityChange(models.Model):
     previous = models.JSONField(_("values when proposed"))
     reason = models.TextField(_("reason"))
     document = models.FileField(_("supporting document"), upload_to="identity-changes/%Y/%m/")
-    document_name = models.CharField(_("file name"), max_length=255)
-    document_type = models.CharField(_("content type"), max_length=40)
-    document_size = models.PositiveIntegerField(_("size"))
-    document_sha256 = models.CharField(max_length=64)
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
     )
     proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
     case = models.ForeignKey(
         "casework.Case",
         on_delete=models.PROTECT,

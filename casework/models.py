@@ -5,6 +5,38 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class SupportingDocument(models.Model):
+    """What a record keeps of the document it was made on sight of, besides the
+    file itself (each model declares its own ``document`` field: its label and
+    folder differ). The values come from ``casework.uploads.check_upload``."""
+
+    document_name = models.CharField(_("file name"), max_length=255)
+    document_type = models.CharField(_("content type"), max_length=40)
+    document_size = models.PositiveIntegerField(_("size"))
+    document_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        abstract = True
+
+
+class Decision(models.Model):
+    """A second person's decision on a record (four eyes): who, when, why."""
+
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class CaseKind(models.TextChoices):
     EMPLOYER_NOTICE = "employer_notice", _("Formal notice to an employer in arrears")
     ARREARS_REPORT = "arrears_report", _("Report of an employer in arrears to the agency")

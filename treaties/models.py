@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from casework.models import Decision, SupportingDocument
+
 
 class Unit(models.TextChoices):
     QUARTERS = "quarters", _("quarters")
@@ -69,7 +71,7 @@ class PeriodVersionQuerySet(models.QuerySet):
         return self.filter(status=ForeignPeriodVersion.Status.PENDING)
 
 
-class ForeignPeriodVersion(models.Model):
+class ForeignPeriodVersion(SupportingDocument, Decision):
     """One version of the foreign periods of a treaty request, as a foreign institution reported them."""
 
     class Status(models.TextChoices):
@@ -85,25 +87,11 @@ class ForeignPeriodVersion(models.Model):
     convention = models.ForeignKey(Convention, on_delete=models.PROTECT, related_name="+", verbose_name=_("convention"))
     note = models.TextField(_("note"), blank=True)
     document = models.FileField(_("document of the foreign institution"), upload_to="treaty-documents/%Y/%m/")
-    document_name = models.CharField(_("file name"), max_length=255)
-    document_type = models.CharField(_("content type"), max_length=40)
-    document_size = models.PositiveIntegerField(_("size"))
-    document_sha256 = models.CharField(max_length=64)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
     # The certificate issued on this version, once issued.
     certificate = models.OneToOneField(
         "certificates.Certificate",

@@ -12,10 +12,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from casework.models import Decision
 from registry.validators import validate_cin
 
 
-class UnregisteredPerson(models.Model):
+class UnregisteredPerson(Decision):
     class Status(models.TextChoices):
         REVIEW = "review", _("Possible match: waiting for a supervisor")
         CLEAR = "clear", _("Absent from the registry")
@@ -38,16 +39,6 @@ class UnregisteredPerson(models.Model):
     matches = models.JSONField(_("possible matches"), default=list, blank=True)
     # Registry records a supervisor ruled out: a later search finding only these does not block.
     ruled_out = models.JSONField(_("ruled out"), default=list, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
     linked_insured = models.ForeignKey(
         "registry.Insured",
         on_delete=models.PROTECT,
