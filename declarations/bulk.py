@@ -263,8 +263,9 @@ def counts_of(sums: dict[str, int], declaration: EbdsDeclaration) -> dict[str, i
 
 
 def tune_transaction(cursor) -> None:
-    """Settings for the import's own transaction (``set_config(..., true)`` is
-    ``SET LOCAL``: they end with it). The join's rows are sorted by person in
+    """Settings for the import's transaction (``set_config(..., true)`` is
+    ``SET LOCAL``: they end with the transaction, the outer one when the import
+    is nested in a larger one). The join's rows are sorted by person in
     memory, not on disk (4 MB by default; 50,000 rows take 9 MB). No JIT: with
     a table's statistics lagging behind a month's imports the planner's cost of
     the employments statement crosses ``jit_above_cost`` and PostgreSQL spends
