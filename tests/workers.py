@@ -192,6 +192,7 @@ class HangingFileBackend(FileBackend):
 
     def send(self, *, to, body):
         message_id = super().send(to=to, body=body)
+        (_state() / "pid").write_text(str(os.getpid()))
         (_state() / "handed-over").write_text(message_id)
         time.sleep(600)
         return message_id

@@ -113,6 +113,7 @@ def test_a_worker_killed_mid_import_has_its_task_running_again_within_a_minute_a
         rerun_after = time.monotonic() - killed_at
         wait_for(lambda: job_state() == EbdsImportJob.State.IMPORTED, timeout=30)
         time.sleep(1)
+    print(f"task running again {rerun_after:.1f} s after the SIGKILL")
     assert rerun_after < 60, rerun_after
     assert imports_started(state) == 2
     imported_once()
@@ -120,7 +121,7 @@ def test_a_worker_killed_mid_import_has_its_task_running_again_within_a_minute_a
 
 def test_an_import_longer_than_the_visibility_timeout_is_not_run_twice(client, staff_admin, settings, tmp_path, state):
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
-    pause = visibility + 15
+    pause = visibility + 10
     env = {"DAMANE_TEST_SMS_STATE": str(state), "DAMANE_TEST_IMPORT_PAUSE": str(pause)}
     with celery_worker(tmp_path, env=env, app_module="tests.worker_hooks", concurrency=2) as worker:
         upload(client)
