@@ -209,15 +209,14 @@ def main() -> int:
         database_url = pg.url.rsplit("/", 1)[0] + "/damane_faults"
         var = stack.temp_var_dir()
         accounts = stack.prepare_database(database_url, redis.url, var.name)
-        env = stack.production_env(
-            database_url,
-            redis.url,
-            var.name,
-            SMS_BACKEND="file",
-            SMS_FILE_PATH=str(work / "sms"),
-            DJANGO_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-            EMAIL_FILE_PATH=str(work / "mail"),
-        )
+        env = {
+            **stack.production_env(database_url, redis.url, var.name),
+            # The provider and the mail server write files: each SMS and e-mail sent can be counted.
+            "SMS_BACKEND": "file",
+            "SMS_FILE_PATH": str(work / "sms"),
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(work / "mail"),
+        }
         issued = subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", ISSUE_FOR_VERIFIERS.format(count=30)],
             cwd=stack.ROOT, env=env, check=True, capture_output=True, text=True,
