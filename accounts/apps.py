@@ -8,4 +8,11 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from accounts import checks  # noqa: F401  (registers the deploy check)
+        from accounts import (
+            checks,  # noqa: F401  (registers the deploy check)
+            tasks,
+        )
+        from damane.background import register_outbox
+
+        register_outbox("accounts.sms", task=tasks.send_code_sms, due=tasks.sms_due)
+        register_outbox("accounts.emails", task=tasks.send_email, due=tasks.emails_due)

@@ -49,7 +49,7 @@ from accounts.errors import (
 from accounts.models import OneTimeCode, Registration, SmsMessage
 from accounts.sms import get_backend
 from accounts.sms.backends.base import SmsBackendError
-from damane.background import enqueue
+from damane.background import enqueue, last_attempt, outbox_claim_stale, retry_delay
 from damane.metrics import SMS_SENDS
 
 logger = logging.getLogger("accounts.sms")
@@ -159,18 +159,19 @@ def code_send(*, user, purpose: str, phone: str, registration: Registration | No
     return outcome
 
 
-class SmsRetryLater(Exception):
-    """The provider certainly did not take the message and may later: the task tries again."""
-
-
 def code_deliver(*, sms_id: int, final_attempt: bool = True) -> str:
     """Send the queued SMS ``sms_id``: draw its code, store the HMAC, hand the text to the provider.
 
     Returns the message's status afterwards. Idempotent: a message that is not
-    ``queued`` (sent, failed, or claimed by an attempt that never reported back)
-    is not sent again. Raises ``SmsRetryLater`` when the provider certainly did
-    not take the message and ``final_attempt`` is false: the message is queued
-    again, its code unusable, and the previous code still valid.
+    ``queued`` is not sent again. One found ``sending`` is being sent by another
+    delivery of the same task (the broker delivered it twice) and is left alone;
+    only once claimed longer than any provider takes
+    (``DAMANE_OUTBOX_STUCK_AFTER_SECONDS``) did its attempt die, and it is closed
+    as failed, delivery unknown, without a second SMS. When the provider
+    certainly did not take the message, the message is queued again with its
+    ``next_attempt_at`` (the outbox sweep sends it then), its code unusable and
+    the previous code still valid; the last attempt (``final_attempt``, or the
+    ``DAMANE_TASK_MAX_RETRIES``-th retry) records the failure instead.
     """
     with transaction.atomic():
         message = SmsMessage.objects.select_for_update().filter(pk=sms_id).first()
@@ -178,6 +179,10 @@ def code_deliver(*, sms_id: int, final_attempt: bool = True) -> str:
             return "missing"
         code_row = OneTimeCode.objects.select_for_update().filter(sms=message).first()
         if message.status == SmsMessage.Status.SENDING:
+            if not outbox_claim_stale(message.claimed_at):
+                # Another delivery is sending it now: never mark it failed under its feet.
+                logger.info("SMS %s: already being sent by another attempt; left alone", message.pk)
+                return message.status
             # An attempt handed the text over and died before recording the answer:
             # it may have arrived. Its code stays valid; nothing is sent again.
             _finish(message, SmsMessage.Status.FAILED, error="interrupted while sending: delivery unknown")
@@ -201,8 +206,9 @@ def code_deliver(*, sms_id: int, final_attempt: bool = True) -> str:
         message.status = SmsMessage.Status.SENDING
         message.attempts += 1
         message.claimed_at = now
+        message.next_attempt_at = None
         message.backend = backend.name[:20]
-        message.save(update_fields=["status", "attempts", "claimed_at", "backend"])
+        message.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "backend"])
     # Committed: from here a killed worker leaves the message "sending".
     with translation.override(message.language or settings.LANGUAGE_CODE):
         body = sms_body(message.purpose, code)
@@ -211,15 +217,16 @@ def code_deliver(*, sms_id: int, final_attempt: bool = True) -> str:
     except SmsBackendError as exc:
         error = str(exc)[:2000]
         logger.warning("SMS %s (%s) failed, attempt %s: %s", message.pk, message.purpose, message.attempts, error)
-        retry = exc.retryable and not final_attempt
+        retry = exc.retryable and not final_attempt and not last_attempt(message.attempts)
         SMS_SENDS.labels(outcome="unknown" if exc.delivery_unknown else "retry" if retry else "failed").inc()
         with transaction.atomic():
             if not exc.delivery_unknown:
                 # The code never left: it must not be guessable for ever.
                 OneTimeCode.objects.filter(pk=code_row.pk).update(code_hmac="")
+            if retry:
+                message.next_attempt_at = timezone.now() + retry_delay(message.attempts)
+                message.save(update_fields=["next_attempt_at"])
             _finish(message, SmsMessage.Status.QUEUED if retry else SmsMessage.Status.FAILED, error=error)
-        if retry:
-            raise SmsRetryLater(error) from exc
         return message.status
     with transaction.atomic():
         _finish(message, SmsMessage.Status.SENT, provider_id=provider_id or "")

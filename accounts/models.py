@@ -112,6 +112,8 @@ class SmsMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # When the last attempt handed the message to the provider.
     claimed_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    # A failed attempt the provider may take later: the outbox sweep sends it again from then.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
@@ -119,7 +121,15 @@ class SmsMessage(models.Model):
         verbose_name = _("SMS message")
         verbose_name_plural = _("SMS outbox")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["to", "status", "created_at"])]
+        indexes = [
+            models.Index(fields=["to", "status", "created_at"]),
+            # The outbox sweep reads the few unfinished rows of a large table.
+            models.Index(
+                fields=["status", "created_at"],
+                condition=models.Q(status__in=["queued", "sending"]),
+                name="accounts_sms_unfinished",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.to} {self.purpose} {self.status}"
@@ -145,6 +155,7 @@ class OutboundEmail(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     claimed_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)

@@ -21,14 +21,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import OutboundEmail
-from damane.background import enqueue
+from damane.background import enqueue, last_attempt, outbox_claim_stale, retry_delay
 from damane.metrics import EMAIL_SENDS
 
 logger = logging.getLogger("accounts.notifications")
-
-
-class EmailRetryLater(Exception):
-    """The mail server did not take the message: the task tries again."""
 
 
 def send_notice(*, to: str, template: str, context: dict | None = None, language: str = "", user=None):
@@ -74,15 +70,22 @@ def render_notice(email: OutboundEmail) -> tuple[str, str]:
 def notice_deliver(*, email_id: int, final_attempt: bool = True) -> str:
     """Send the queued e-mail ``email_id`` once; return its status afterwards.
 
-    An e-mail found ``sending`` was handed to the mail server by an attempt that
-    never reported back: it is not sent again. Raises ``EmailRetryLater`` when
-    the server refused it and ``final_attempt`` is false.
+    An e-mail found ``sending`` is being sent by another delivery of the task
+    and is left alone; claimed longer than ``DAMANE_OUTBOX_STUCK_AFTER_SECONDS``,
+    it was handed to the mail server by an attempt that never reported back: it
+    is closed as failed, not sent again. When the server refused it, it is
+    queued again with its ``next_attempt_at`` (the outbox sweep sends it then),
+    unless this was the last attempt (``final_attempt``, or the
+    ``DAMANE_TASK_MAX_RETRIES``-th retry).
     """
     with transaction.atomic():
         email = OutboundEmail.objects.select_for_update().filter(pk=email_id).first()
         if email is None:
             return "missing"
         if email.status == OutboundEmail.Status.SENDING:
+            if not outbox_claim_stale(email.claimed_at):
+                logger.info("e-mail %s: already being sent by another attempt; left alone", email.pk)
+                return email.status
             _finish(email, OutboundEmail.Status.FAILED, error="interrupted while sending: delivery unknown")
             return email.status
         if email.status != OutboundEmail.Status.QUEUED:
@@ -93,18 +96,20 @@ def notice_deliver(*, email_id: int, final_attempt: bool = True) -> str:
         email.status = OutboundEmail.Status.SENDING
         email.attempts += 1
         email.claimed_at = timezone.now()
-        email.save(update_fields=["status", "attempts", "claimed_at"])
+        email.next_attempt_at = None
+        email.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at"])
     subject, body = render_notice(email)
     try:
         send_mail(subject, body, None, [email.to])
     except Exception as exc:  # any mail transport error: SMTP, DNS, socket
-        retry = not final_attempt
+        retry = not final_attempt and not last_attempt(email.attempts)
         EMAIL_SENDS.labels(outcome="retry" if retry else "failed").inc()
         logger.warning("e-mail %s (%s) failed, attempt %s: %s", email.pk, email.template, email.attempts, exc)
         with transaction.atomic():
+            if retry:
+                email.next_attempt_at = timezone.now() + retry_delay(email.attempts)
+                email.save(update_fields=["next_attempt_at"])
             _finish(email, OutboundEmail.Status.QUEUED if retry else OutboundEmail.Status.FAILED, error=str(exc))
-        if retry:
-            raise EmailRetryLater(str(exc)) from exc
         return email.status
     _finish(email, OutboundEmail.Status.SENT)
     EMAIL_SENDS.labels(outcome="sent").inc()

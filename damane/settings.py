@@ -192,10 +192,17 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message a worker took and never acknowledged (the worker died) goes back to
-# the queue after this long; above the longest retry backoff (300 s), so a
-# waiting retry is not delivered twice.
+# the queue this long after it was delivered, so a dead worker's task runs again
+# within a minute (docs/decisions.md, "A dead worker's task"). A live task that
+# runs longer is delivered again too: every task refuses a row another delivery
+# holds claimed, and no task uses the broker's ETA (retries are scheduled in the
+# database), so nothing waits unacknowledged in a worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 30),
+    # How often each worker looks for such messages (kombu scans every
+    # interval x throttle seconds; its default is 100 s).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 5),
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0),
     "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT", 5.0),
 }
@@ -203,7 +210,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # row stays queued and the requeue sweep sends it later (damane.background).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE: dict = {
-    "accounts.requeue-outbox": {"task": "accounts.tasks.requeue_outbox", "schedule": 60.0},
+    # Every outbox (damane.background): lost tasks, due retries, dead workers' rows.
+    "damane.requeue-outbox": {
+        "task": "damane.tasks.requeue_outbox",
+        "schedule": float(env_int("DAMANE_OUTBOX_SWEEP_SECONDS", 10)),
+    },
     # Arrears alerts (alerts.tasks): once a day, at this hour (Africa/Casablanca).
     "alerts.arrears-alerts": {
         "task": "alerts.tasks.send_arrears_alerts",
@@ -211,12 +222,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 # Retries of a send the provider certainly did not take: exponential backoff from
-# this many seconds, with jitter, capped, then the failure is recorded.
+# this many seconds, with jitter, capped, then the failure is recorded. Scheduled
+# in the outbox row and sent by the sweep (so at its pace, every 10 s).
 DAMANE_TASK_RETRY_BACKOFF_SECONDS = env_int("DAMANE_TASK_RETRY_BACKOFF_SECONDS", 5)
 DAMANE_TASK_RETRY_BACKOFF_MAX_SECONDS = env_int("DAMANE_TASK_RETRY_BACKOFF_MAX_SECONDS", 300)
 DAMANE_TASK_MAX_RETRIES = env_int("DAMANE_TASK_MAX_RETRIES", 5)
 # Outbox rows never tried this long after they were written lost their task and
-# are sent again; rows "sending" this long lost their worker (accounts.tasks).
+# are sent again; rows "sending" this long lost their worker, and only then may a
+# second delivery close them (damane.background).
 DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS", 60)
 DAMANE_OUTBOX_STUCK_AFTER_SECONDS = env_int("DAMANE_OUTBOX_STUCK_AFTER_SECONDS", 300)
 

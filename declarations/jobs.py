@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -70,43 +72,95 @@ def import_job_create(*, name: str, text: str, correction: bool, user) -> EbdsIm
 
 
 def import_job_run(*, job_id: int) -> str:
-    """Import the job's file once; return its final state.
+    """Import the job's file once; return its state afterwards.
 
-    Idempotent: a job already finished is left alone; a job found ``running``
-    lost its worker, and since the import is one transaction, either its file is
-    stored (then the job is marked imported) or nothing of it is (then it runs again).
+    Idempotent, and safe when the broker delivers the task twice at once (its
+    short visibility timeout hands a long import to a second worker, docs/
+    decisions.md): the import runs in one transaction that holds the job's row
+    lock until the outcome is recorded, so a second delivery finds the row
+    locked and leaves it to the live one ("running"). A worker that dies takes
+    its transaction, and its lock, with it: nothing of the file is stored, and
+    the next delivery (the broker's, or the outbox sweep's) runs it again. A
+    finished job is left alone.
     """
     with transaction.atomic():
-        job = EbdsImportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.is_finished:
-            return job.state if job else "missing"
-        if job.state == EbdsImportJob.State.RUNNING:
-            sha256 = hashlib.sha256(job.content.encode("utf-8")).hexdigest()
-            stored = EbdsFile.objects.filter(sha256=sha256).first()
-            if stored:
-                return _finish(job, EbdsImportJob.State.IMPORTED, ebds_file=stored)
-        job.state = EbdsImportJob.State.RUNNING
-        job.started_at = timezone.now()
-        job.save(update_fields=["state", "started_at"])
+        job = EbdsImportJob.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+        if job is None:
+            return _locked_or_missing(job_id)
+        if job.is_finished:
+            return job.state
+        if job.state == EbdsImportJob.State.QUEUED:
+            # Committed at once: the staff member's page says "importing".
+            job.state = EbdsImportJob.State.RUNNING
+            job.started_at = timezone.now()
+            job.save(update_fields=["state", "started_at"])
 
-    def report(lines: int) -> None:
-        try:
-            cache.set(progress_key(job.pk), lines, PROGRESS_TTL_SECONDS)
-        except Exception:  # the import matters, its progress bar does not
-            logger.warning("import progress not recorded for job %s", job.pk)
-
-    try:
-        result = import_ebds(
-            text=job.content, filename=job.name, imported_by=job.created_by, correction=job.correction, progress=report
+    failure = None
+    with transaction.atomic():
+        job = (
+            EbdsImportJob.objects.select_for_update(skip_locked=True)
+            .filter(pk=job_id, state=EbdsImportJob.State.RUNNING)
+            .first()
         )
-    except ImportRejected as error:
-        issues = [{"line": i.line, "field": i.field, "reason": str(i.reason)} for i in error.issues]
-        return _finish(job, EbdsImportJob.State.REJECTED, issues=issues)
-    except Exception:
-        logger.exception("e-BDS import job %s failed", job.pk)
-        _finish(job, EbdsImportJob.State.FAILED)
-        raise
-    return _finish(job, EbdsImportJob.State.IMPORTED, ebds_file=result.ebds_file)
+        if job is None:
+            return _locked_or_missing(job_id)
+        sha256 = hashlib.sha256(job.content.encode("utf-8")).hexdigest()
+        stored = EbdsFile.objects.filter(sha256=sha256).first()
+        if stored:
+            # Imported by a run that committed before this job could record it (an older release).
+            return _finish(job, EbdsImportJob.State.IMPORTED, ebds_file=stored)
+
+        def report(lines: int) -> None:
+            try:
+                cache.set(progress_key(job.pk), lines, PROGRESS_TTL_SECONDS)
+            except Exception:  # the import matters, its progress bar does not
+                logger.warning("import progress not recorded for job %s", job.pk)
+
+        try:
+            with transaction.atomic():
+                result = import_ebds(
+                    text=job.content,
+                    filename=job.name,
+                    imported_by=job.created_by,
+                    correction=job.correction,
+                    progress=report,
+                )
+        except ImportRejected as error:
+            issues = [{"line": i.line, "field": i.field, "reason": str(i.reason)} for i in error.issues]
+            return _finish(job, EbdsImportJob.State.REJECTED, issues=issues)
+        except (OperationalError, InterfaceError):
+            # The database went away (a restart): the job stays "running", unlocked, and runs again.
+            raise
+        except Exception as exc:
+            logger.exception("e-BDS import job %s failed", job.pk)
+            _finish(job, EbdsImportJob.State.FAILED)
+            failure = exc
+        else:
+            return _finish(job, EbdsImportJob.State.IMPORTED, ebds_file=result.ebds_file)
+    raise failure
+
+
+def _locked_or_missing(job_id: int) -> str:
+    """The state to report for a job row another delivery holds locked, or that is gone."""
+    return EbdsImportJob.State.RUNNING if EbdsImportJob.objects.filter(pk=job_id).exists() else "missing"
+
+
+def import_jobs_due(now) -> list[int]:
+    """Jobs whose task must be sent (again) now (the outbox sweep, ``damane.background``).
+
+    Queued a while after the upload (the broker was down at commit, or the
+    task was lost), or "running" with no live worker: a live run holds the row
+    locked for as long as it runs, so an unlocked running job lost its worker.
+    """
+    queued_before = now - timedelta(seconds=settings.DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS)
+    with transaction.atomic():
+        lost = EbdsImportJob.objects.filter(state=EbdsImportJob.State.QUEUED, created_at__lt=queued_before)
+        orphaned = (
+            EbdsImportJob.objects.select_for_update(skip_locked=True)
+            .filter(state=EbdsImportJob.State.RUNNING, started_at__lt=queued_before)
+            .order_by("pk")
+        )
+        return [*lost.order_by("pk").values_list("pk", flat=True), *orphaned.values_list("pk", flat=True)]
 
 
 def _finish(job: EbdsImportJob, state: str, *, ebds_file=None, issues=None) -> str:

@@ -8,6 +8,7 @@ and the file SMS backend, whose files the test reads like a phone would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -52,6 +53,13 @@ class Worker:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as the kernel's OOM killer or a lost node would."""
+        for pid in [*self.children(), self.process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -63,12 +71,26 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(tmp_path: Path, *, sms_backend: str = "file", env: dict | None = None, concurrency: int = 1):
-    """Start ``celery -A damane worker`` on a queue of its own; the test process publishes to it."""
+def celery_worker(
+    tmp_path: Path,
+    *,
+    sms_backend: str = "file",
+    env: dict | None = None,
+    concurrency: int = 1,
+    queue: str | None = None,
+    app_module: str = "damane",
+    beat: bool = False,
+):
+    """Start ``celery -A damane worker`` on a queue of its own; the test process publishes to it.
+
+    ``queue`` reuses the queue of a worker that died; ``app_module`` loads a test
+    application (``tests.worker_hooks``); ``beat`` embeds the beat scheduler
+    (the outbox sweep, every ``DAMANE_OUTBOX_SWEEP_SECONDS``).
+    """
     from damane.celery import app
 
-    queue = f"test-{uuid.uuid4().hex}"
-    log = tmp_path / f"worker-{queue}.log"
+    queue = queue or f"test-{uuid.uuid4().hex}"
+    log = tmp_path / f"worker-{queue}-{uuid.uuid4().hex[:6]}.log"
     worker_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST")},
         "DJANGO_DEBUG": "true",
@@ -86,10 +108,12 @@ def celery_worker(tmp_path: Path, *, sms_backend: str = "file", env: dict | None
         **(env or {}),
     }
     command = [
-        sys.executable, "-m", "celery", "-A", "damane", "worker", "-Q", queue, "--pool=prefork",
+        sys.executable, "-m", "celery", "-A", app_module, "worker", "-Q", queue, "--pool=prefork",
         f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "-n", f"{queue}@%h", "--loglevel=INFO",
+        "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h", "--loglevel=INFO",
     ]  # fmt: skip
+    if beat:
+        command += ["-B", "-s", str(tmp_path / f"beat-{uuid.uuid4().hex[:6]}")]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=worker_env, stdout=out, stderr=subprocess.STDOUT)
     worker = Worker(process, log, queue)
@@ -103,6 +127,23 @@ def celery_worker(tmp_path: Path, *, sms_backend: str = "file", env: dict | None
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue = eager, default_queue
         worker.stop()
+
+
+@contextmanager
+def publishing_to(broker_url: str):
+    """The test process's Celery application publishes to ``broker_url`` (a throwaway Redis) in the block."""
+    from damane.celery import app
+
+    saved = app.conf.broker_url
+    app.conf.broker_url = broker_url
+    app._after_fork()  # forget the pools of the previous broker
+    try:
+        yield
+    finally:
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app.conf.broker_url = saved
+        app._after_fork()
 
 
 def wait_for(condition, *, timeout: float = 30, interval: float = 0.1):
@@ -151,6 +192,7 @@ class HangingFileBackend(FileBackend):
 
     def send(self, *, to, body):
         message_id = super().send(to=to, body=body)
+        (_state() / "pid").write_text(str(os.getpid()))
         (_state() / "handed-over").write_text(message_id)
         time.sleep(600)
         return message_id

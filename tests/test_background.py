@@ -1,0 +1,127 @@
+"""The one outbox sweep (damane.background): what each app registers, what is due, how a retry waits."""
+
+import random
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+from damane import background
+from declarations.jobs import import_jobs_due
+from declarations.models import EbdsImportJob
+
+
+def test_every_kind_of_database_first_work_is_registered_with_the_one_sweep():
+    registered = {outbox.name: outbox.task.name for outbox in background.outboxes()}
+    assert registered == {
+        "accounts.sms": "accounts.tasks.send_code_sms",
+        "accounts.emails": "accounts.tasks.send_email",
+        "declarations.import_jobs": "declarations.tasks.run_import_job",
+    }
+
+
+class FakeTask:
+    name = "fake"
+
+    def __init__(self, fail_after=None):
+        self.sent = []
+        self.fail_after = fail_after
+
+    def apply_async(self, args):
+        if self.fail_after is not None and len(self.sent) >= self.fail_after:
+            raise BrokerUnavailable("connection refused")
+        self.sent.append(args)
+
+
+@pytest.fixture
+def only(monkeypatch):
+    """The sweep sees only the outboxes a test registers."""
+    monkeypatch.setattr(background, "_outboxes", {})
+
+
+def test_the_sweep_sends_each_due_row_of_each_outbox(only):
+    first, second = FakeTask(), FakeTask()
+    background.register_outbox("first", task=first, due=lambda now: [3, 5])
+    background.register_outbox("second", task=second, due=lambda now: [])
+    assert background.requeue_due() == {"first": 2, "second": 0}
+    assert first.sent == [(3,), (5,)] and second.sent == []
+
+
+def test_a_broker_gone_in_the_middle_stops_the_sweep_and_the_rows_stay_due(only, caplog):
+    task, later = FakeTask(fail_after=1), FakeTask()
+    background.register_outbox("first", task=task, due=lambda now: [1, 2, 3])
+    background.register_outbox("later", task=later, due=lambda now: [9])
+    assert background.requeue_due() == {"first": 1}
+    assert task.sent == [(1,)] and later.sent == []
+    assert "requeue sweep stopped" in caplog.text
+
+
+def test_a_retry_waits_between_half_and_all_of_an_exponential_capped_delay(settings):
+    settings.DAMANE_TASK_RETRY_BACKOFF_SECONDS = 5
+    settings.DAMANE_TASK_RETRY_BACKOFF_MAX_SECONDS = 300
+    rng = random.Random(20)
+    for attempts, ceiling in ((1, 5), (2, 10), (3, 20), (6, 160), (7, 300), (12, 300)):
+        delays = [background.retry_delay(attempts, rng=rng).total_seconds() for _ in range(200)]
+        assert ceiling / 2 <= min(delays) and max(delays) <= ceiling
+        assert max(delays) - min(delays) > ceiling / 4  # jittered, not one fixed second
+
+
+def test_the_last_attempt_is_the_one_after_the_retries(settings):
+    settings.DAMANE_TASK_MAX_RETRIES = 5
+    assert [background.last_attempt(n) for n in (1, 5, 6)] == [False, False, True]
+
+
+def test_a_claim_is_stale_only_after_the_stuck_limit(settings):
+    settings.DAMANE_OUTBOX_STUCK_AFTER_SECONDS = 300
+    now = timezone.now()
+    assert not background.outbox_claim_stale(now - timedelta(seconds=299), now)
+    assert background.outbox_claim_stale(now - timedelta(seconds=301), now)
+
+
+def job(state, *, age_seconds, started_seconds=None):
+    row = EbdsImportJob.objects.create(name="DS.txt", content="x", state=state)
+    now = timezone.now()
+    started = now - timedelta(seconds=started_seconds) if started_seconds is not None else None
+    EbdsImportJob.objects.filter(pk=row.pk).update(created_at=now - timedelta(seconds=age_seconds), started_at=started)
+    return row.pk
+
+
+@pytest.mark.django_db
+def test_import_jobs_due_are_the_lost_and_the_orphaned(settings):
+    settings.DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS = 60
+    lost = job("queued", age_seconds=120)
+    job("queued", age_seconds=10)  # its task is on its way
+    orphaned = job("running", age_seconds=600, started_seconds=300)
+    job("running", age_seconds=20, started_seconds=1)  # just claimed
+    job("imported", age_seconds=600, started_seconds=500)
+    assert import_jobs_due(timezone.now()) == [lost, orphaned]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_running_import_held_by_a_live_worker_is_not_due():
+    running = job("running", age_seconds=600, started_seconds=300)
+    locked, release = threading.Event(), threading.Event()
+
+    def live_import():
+        try:
+            with transaction.atomic():
+                EbdsImportJob.objects.select_for_update().get(pk=running)
+                locked.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=live_import)
+    worker.start()
+    try:
+        assert locked.wait(timeout=10)
+        assert import_jobs_due(timezone.now()) == []
+    finally:
+        release.set()
+        worker.join(timeout=20)
+    # Its worker gone (the transaction ended without recording an outcome): due.
+    assert import_jobs_due(timezone.now()) == [running]
