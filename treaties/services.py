@@ -356,6 +356,8 @@ def treaty_certificate_issue(*, case: Case, actor, ip_address: str | None = None
                 note=_("Your cumulative periods certificate %(number)s is issued: download it from My certificates.")
                 % {"number": certificate.number},
                 ip_address=ip_address,
+                # One event, one e-mail: "your certificate is ready" below, not also "your request was updated".
+                notify=False,
             )
         audit_record(
             action="treaties.certificate.issued",
