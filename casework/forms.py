@@ -8,7 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from casework.uploads import check_upload
 from registry.fields import IdentifierField
 
-# Countries with a social-security agreement with Morocco covering pensions.
+# Names of the countries a treaty request may name (also those of older requests).
+# Only those with a convention in force (treaties.models.Convention) are offered:
+# ``treaty_country_choices``.
 TREATY_COUNTRIES = [
     ("FR", _("France")),
     ("BE", _("Belgium")),
@@ -65,8 +67,23 @@ class NameCorrectionForm(forms.Form):
         return cleaned
 
 
+def treaty_country_choices() -> list[tuple[str, str]]:
+    """The countries with a convention in force, named in the page's language, in alphabetical order."""
+    from django.utils.translation import get_language
+
+    from treaties.models import Convention
+
+    names = dict(TREATY_COUNTRIES)
+    arabic = (get_language() or "").startswith("ar")
+    choices = [
+        (convention.country, names.get(convention.country) or (convention.name_ar if arabic else convention.name_fr))
+        for convention in Convention.objects.filter(active=True)
+    ]
+    return sorted(choices, key=lambda choice: str(choice[1]))
+
+
 class TreatyRequestForm(forms.Form):
-    country = forms.ChoiceField(label=_("Country where you worked"), choices=TREATY_COUNTRIES)
+    country = forms.ChoiceField(label=_("Country where you worked"))
     foreign_number = IdentifierField(
         label=_("Your social-security number in that country"), max_length=40, required=False
     )
@@ -76,7 +93,19 @@ class TreatyRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("For example: 03/2004 to 06/2012, Renault, Flins."),
     )
+    statement = SupportingDocumentField(
+        label=_("Statement of your periods from the foreign fund (optional)"),
+        help_text=_(
+            "If you have it: the career statement the foreign fund sent you. PDF, JPEG or PNG, 5 MB at most. "
+            "It lets the service check your periods sooner."
+        ),
+        required=False,
+    )
     message = forms.CharField(label=_("Message (optional)"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = treaty_country_choices()
 
 
 class IdUpdateForm(forms.Form):

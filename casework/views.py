@@ -129,6 +129,8 @@ def treaty_request(request):
         form_class=TreatyRequestForm,
         template="casework/treaty.html",
         details_from=lambda cd: {k: cd[k] for k in ("country", "foreign_number", "periods")},
+        # The foreign statement, through the same checked upload as the ID copy of a name correction.
+        documents_from=lambda cd: [cd["statement"]] if cd.get("statement") else [],
     )
 
 

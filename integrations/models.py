@@ -90,14 +90,27 @@ class ApiKey(models.Model):
 
 
 class IntegratorVerification(models.Model):
-    """A genuine certificate looked up by an integrator with its key: shown to the holder."""
+    """A genuine certificate looked up by an integrator with its key: shown to the holder.
+
+    ``insured`` is the holder when they are in the registry (their dashboard lists
+    it). A non-affiliation certificate of a person absent from the registry has no
+    registered holder: the look-up is still recorded against the certificate (and so
+    its unregistered person) and counted for the organisation, with ``insured`` empty
+    (docs/integrators.md).
+    """
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="verifications")
     api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="verifications")
     certificate = models.ForeignKey(
         "certificates.Certificate", on_delete=models.PROTECT, related_name="integrator_verifications"
     )
-    insured = models.ForeignKey("registry.Insured", on_delete=models.PROTECT, related_name="integrator_verifications")
+    insured = models.ForeignKey(
+        "registry.Insured",
+        on_delete=models.PROTECT,
+        related_name="integrator_verifications",
+        null=True,
+        blank=True,
+    )
     at = models.DateTimeField(_("checked at"), default=timezone.now)
 
     class Meta:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.services import audit_record
 from integrations import tokens
 from integrations.models import ApiKey, IntegratorVerification, Organisation, ShareCode, ShareCodeUse
+from unregistered.models import UnregisteredPerson
 
 
 class IntegrationError(Exception):
@@ -200,9 +201,30 @@ def key_used(key: ApiKey) -> None:
 
 
 def verification_record(*, key: ApiKey, certificate) -> IntegratorVerification:
-    """An integrator found a genuine certificate: the holder will see it on their dashboard."""
+    """An integrator found a genuine certificate: the holder will see it on their dashboard.
+
+    The holder of a non-affiliation certificate issued to a person absent from
+    the registry has no account: the look-up is recorded against the
+    certificate alone (``insured`` empty), or against the registry record the
+    person was linked to since; ``verifications_attach`` gives the earlier ones
+    to that record when the link is made (docs/integrators.md).
+    """
+    insured_id = certificate.insured_id
+    if insured_id is None and certificate.unregistered_person_id is not None:
+        insured_id = (
+            UnregisteredPerson.objects.filter(pk=certificate.unregistered_person_id)
+            .values_list("linked_insured_id", flat=True)
+            .first()
+        )
     return IntegratorVerification.objects.create(
-        organisation_id=key.organisation_id, api_key=key, certificate=certificate, insured_id=certificate.insured_id
+        organisation_id=key.organisation_id, api_key=key, certificate=certificate, insured_id=insured_id
+    )
+
+
+def verifications_attach(*, person, insured) -> int:
+    """The look-ups of ``person``'s certificates (absent from the registry then) now shown to ``insured``."""
+    return IntegratorVerification.objects.filter(certificate__unregistered_person=person, insured__isnull=True).update(
+        insured=insured
     )
 
 

@@ -105,6 +105,21 @@ def _treaty_case(case: Case) -> Case:
     return case
 
 
+def _check_convention_country(case: Case, convention: Convention) -> None:
+    """A request's periods go under the convention with the country it names, never under another one."""
+    from casework.forms import TREATY_COUNTRIES
+
+    requested = case.details.get("country") or ""
+    if requested and requested != convention.country:
+        raise TreatyError(
+            _(
+                "This request is for %(country)s: record its periods under the convention with that country. "
+                "If none is in force, close the request and tell the person what to do."
+            )
+            % {"country": dict(TREATY_COUNTRIES).get(requested, requested)}
+        )
+
+
 def periods_record(
     *,
     case: Case,
@@ -140,6 +155,7 @@ def periods_record(
         case = _treaty_case(case)
         if not case.is_open:
             raise TreatyError(_("This request is already closed."))
+        _check_convention_country(case, convention)
         if ForeignPeriodVersion.objects.pending().filter(case=case).exists():
             raise TreatyError(_("A version waits for approval: have it decided before recording another."))
         number = (ForeignPeriodVersion.objects.filter(case=case).aggregate(n=Max("number"))["n"] or 0) + 1
@@ -356,6 +372,8 @@ def treaty_certificate_issue(*, case: Case, actor, ip_address: str | None = None
                 note=_("Your cumulative periods certificate %(number)s is issued: download it from My certificates.")
                 % {"number": certificate.number},
                 ip_address=ip_address,
+                # One event, one e-mail: "your certificate is ready" below, not also "your request was updated".
+                notify=False,
             )
         audit_record(
             action="treaties.certificate.issued",

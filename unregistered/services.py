@@ -22,6 +22,7 @@ from backoffice.services import is_supervisor, staff_roles
 from certificates.models import Certificate, CertificateKind, Channel
 from certificates.services import certificate_store
 from declarations.status import expected_period
+from integrations.services import verifications_attach
 from registry.models import Insured, PreviousCin
 from unregistered.matching import cin_holders, possible_matches
 from unregistered.models import UnregisteredPerson
@@ -264,6 +265,7 @@ def _link(*, cins: set[str], actor) -> int:
             person.linked_insured = insured
             person.linked_at = timezone.now()
             person.save(update_fields=["status", "linked_insured", "linked_at"])
+            verifications_attach(person=person, insured=insured)
             audit_record(
                 action="unregistered.person.linked",
                 obj=person,

@@ -136,7 +136,7 @@ def test_create_staff_user_makes_a_staff_account_with_a_totp_device(db, monkeypa
 def test_create_staff_user_prints_a_generated_password_once_and_draws_the_qr(db, monkeypatch):
     monkeypatch.delenv("DAMANE_STAFF_PASSWORD", raising=False)
     out = io.StringIO()
-    call_command("create_staff_user", "agent.fes", stdout=out)
+    call_command("create_staff_user", "agent.fes", "--role", "agent", stdout=out)
     password = next(line for line in out.getvalue().splitlines() if line.startswith("Password")).split(": ", 1)[1]
     assert User.objects.get(username="agent.fes").check_password(password)
     assert out.getvalue().count("\n") > 10
@@ -146,4 +146,4 @@ def test_create_staff_user_refuses_an_existing_username(db, agent):
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError):
-        call_command("create_staff_user", "agent.casa", "--no-qr", stdout=io.StringIO())
+        call_command("create_staff_user", "agent.casa", "--role", "agent", "--no-qr", stdout=io.StringIO())
