@@ -132,6 +132,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database outage must answer 503 within seconds, not hang (SECURITY.md 19).
     options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3)
     if DATABASE_POOL:
+        # Django's backend, with a pool that checks a connection before lending
+        # it and drains itself at the first dead one (damane/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "damane.postgresql"
         options["pool"] = {
             # One connection per gunicorn thread is the most a process can use at once.
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
@@ -140,6 +143,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": env_float("DATABASE_POOL_TIMEOUT", 3.0),
             # Idle connections above min_size close after this long.
             "max_idle": env_float("DATABASE_POOL_MAX_IDLE", 300.0),
+            # After a restart or a failover, reconnection stops backing off after
+            # this long: the first request once the server is back connects at once.
+            "reconnect_timeout": env_float("DATABASE_POOL_RECONNECT_TIMEOUT", 2.0),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
