@@ -8,6 +8,7 @@ throwaway one on a free port (tests/servers.py), never the machine's.
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import subprocess
 import sys
@@ -195,3 +196,68 @@ def test_after_a_postgresql_restart_under_load_no_request_fails_once_the_server_
         f"({sum(r[3][0] == 503 for r in during)} answered 503), {len(after)} after, "
         f"slowest after {slowest_after * 1000:.0f} ms"
     )
+
+
+# --- Item 5: a database fault is a 503 with Retry-After, never a 400 -----------------------
+
+
+def _server_gone(*args, **kwargs):
+    from django.db import OperationalError
+
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+@pytest.mark.django_db
+def test_a_session_that_cannot_be_saved_because_the_database_went_away_is_a_503_not_a_400(
+    client, django_user_model, settings, monkeypatch
+):
+    from django.contrib.sessions.models import Session
+
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    client.raise_request_exception = False
+    client.force_login(django_user_model.objects.create_user(username="100234561", password="x" * 16))
+    monkeypatch.setattr(Session, "save", _server_gone)
+    response = client.get("/help/", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert "Service temporairement indisponible" in page
+    assert "Request not understood" not in page and "incompréhensible" not in page
+
+
+@pytest.mark.django_db
+def test_a_400_raised_because_of_a_database_fault_is_answered_as_the_outage(rf):
+    from django.contrib.sessions.exceptions import SessionInterrupted
+    from django.core.exceptions import SuspiciousOperation
+    from django.db import OperationalError
+
+    from damane.middleware import bad_request
+
+    try:
+        try:
+            raise OperationalError("terminating connection due to administrator command")
+        except OperationalError:
+            raise SessionInterrupted("The request's session was deleted before the request completed.") from None
+    except SessionInterrupted as exc:
+        interrupted = exc
+    assert bad_request(rf.get("/requests/"), interrupted).status_code == 503
+    api = bad_request(rf.get("/api/v1/verify"), interrupted)
+    assert api.status_code == 503 and api["Retry-After"] == "30"
+    assert json.loads(api.content)["error"] == "service_unavailable"
+    # A request that is really malformed is still the person's 400.
+    assert bad_request(rf.get("/requests/"), SuspiciousOperation("bad")).status_code == 400
+
+
+@pytest.mark.django_db
+def test_under_the_api_a_database_fault_is_a_json_503(client, monkeypatch):
+    import verification.services
+
+    client.raise_request_exception = False
+    monkeypatch.setattr(verification.services, "by_code_fast", _server_gone)
+    response = client.get("/api/v1/verify", UNKNOWN_CODE)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["error"] == "service_unavailable"
+    assert "database" in body["detail"] and "127.0.0.1" not in body["detail"]
