@@ -151,17 +151,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits and lockouts must be shared between processes) -------
 REDIS_URL = env_str("REDIS_URL")
+REDIS_SOCKET_CONNECT_TIMEOUT = env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 0.2)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.2)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("DAMANE_CACHE_PREFIX", "damane"),
-            # Redis answers in a millisecond: a second without an answer is an
-            # outage, and the request gets its 503 (damane.middleware) at once.
+            # Redis answers in a millisecond: 200 ms without an answer (a frozen
+            # or unreachable server) is an outage, and the request gets its 503
+            # (damane.middleware) in under 300 ms, once: no retry (issue 20).
             "OPTIONS": {
-                "socket_connect_timeout": env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0),
-                "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT", 1.0),
+                "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
                 "retry_on_timeout": False,
                 "health_check_interval": 30,
             },
@@ -202,9 +205,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # waiting retry is not delivered twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
-    "socket_connect_timeout": env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0),
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
     "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT", 5.0),
 }
+# A web process only publishes: a broker that does not answer within the Redis
+# timeouts is down, and the request goes on at once, once (damane/wsgi.py applies
+# these in gunicorn; workers keep the options above, their blocking reads wait longer).
+DAMANE_WEB_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
+DAMANE_WEB_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 # Publishing from a request gives up fast when the broker is down: the outbox
 # row stays queued and the requeue sweep sends it later (damane.background).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -143,13 +144,13 @@ def postgres_app(tmp_path, static_root):
         env = production_env(postgres.url.rsplit("/", 1)[0] + "/postgres", redis.url, tmp_path / "var")
         env["DJANGO_STATIC_ROOT"] = str(static_root)
         manage(env, "migrate")
-        yield postgres, env
+        yield postgres, redis, env
 
 
 def test_after_a_postgresql_restart_under_load_no_request_fails_once_the_server_accepts_connections(
     postgres_app, tmp_path
 ):
-    postgres, env = postgres_app
+    postgres, _redis, env = postgres_app
     log_path = tmp_path / "gunicorn.log"
     with gunicorn(env, log_path) as base:
         urls = [f"{base}/api/v1/verify", f"{base}/health/"]
@@ -261,3 +262,107 @@ def test_under_the_api_a_database_fault_is_a_json_503(client, monkeypatch):
     body = response.json()
     assert body["error"] == "service_unavailable"
     assert "database" in body["detail"] and "127.0.0.1" not in body["detail"]
+
+
+# --- Item 4: a frozen Redis (SIGSTOP) fails closed in under 300 ms -------------------------
+
+
+@contextlib.contextmanager
+def frozen(redis):
+    """The Redis process stopped (SIGSTOP): connections are accepted, nothing is answered."""
+    pid = redis.executor.process.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def own_redis(settings):
+    """The cache (rate limits, lockouts) on a Redis server this test may freeze, with the production timeouts."""
+    with throwaway_redis() as server:
+        caches = {alias: dict(config) for alias, config in settings.CACHES.items()}
+        caches["default"] = {**caches["default"], "LOCATION": server.url, "KEY_PREFIX": "frozen"}
+        settings.CACHES = caches
+        yield server
+
+
+def timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+@pytest.mark.django_db
+def test_when_redis_freezes_login_registration_and_verification_fail_closed_in_under_300_ms(own_redis, settings):
+    from django.test import Client
+
+    assert settings.CACHES["default"]["OPTIONS"]["socket_timeout"] <= 0.25
+    client = Client(HTTP_ACCEPT_LANGUAGE="fr")
+    calls = {
+        "login": lambda: client.post("/login/", {"identifier": "100234561", "password": "x" * 16}),
+        "registration": lambda: client.post("/register/", {"cnss_number": "100234561", "cin": "BE123456"}),
+        "verification": lambda: client.post("/verify/", UNKNOWN_CODE),
+        "verification API": lambda: client.get("/api/v1/verify", UNKNOWN_CODE),
+    }
+    for call in calls.values():  # warm: every connection made before the freeze
+        call()
+    timings = {}
+    with frozen(own_redis):
+        for name, call in calls.items():
+            response, timings[name] = timed(call)
+            assert response.status_code == 503, name
+            assert response["Retry-After"], name
+            if name == "verification API":
+                assert response.json()["error"] == "service_unavailable"
+            else:
+                assert "rien n'a été vérifié" in response.content.decode() or "Service temporairement" in (
+                    response.content.decode()
+                ), name
+    print(f"\nfrozen Redis, time to the 503: {', '.join(f'{k} {v * 1000:.0f} ms' for k, v in timings.items())}")
+    assert max(timings.values()) < 0.3, timings
+    # Thawed, the same calls are served again.
+    assert client.get("/api/v1/verify", UNKNOWN_CODE).status_code == 200
+
+
+def test_when_redis_freezes_readiness_answers_503_within_a_second(postgres_app, tmp_path):
+    _postgres, redis, env = postgres_app
+    # The broker is the same frozen Redis: the web process publishes and checks it with short timeouts.
+    env = {**env, "CELERY_BROKER_URL": redis.url, "CELERY_TASK_ALWAYS_EAGER": "false"}
+    with gunicorn(env, tmp_path / "gunicorn.log", workers=1, threads=4) as base:
+        requests.get(f"{base}/health/ready/", timeout=15)
+        with frozen(redis):
+            response, elapsed = timed(lambda: requests.get(f"{base}/health/ready/", timeout=15))
+            api, api_elapsed = timed(lambda: requests.get(f"{base}/api/v1/verify", params=UNKNOWN_CODE, timeout=15))
+        after = requests.get(f"{base}/health/ready/", timeout=15).json()
+    print(f"\nfrozen Redis: readiness in {elapsed * 1000:.0f} ms, the API's 503 in {api_elapsed * 1000:.0f} ms")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["Cache"] != "ok" and checks["Broker"] != "ok", checks
+    assert checks["Database"] == "ok"
+    assert elapsed < 1.0, elapsed
+    assert api.status_code == 503 and api.json()["error"] == "service_unavailable"
+    assert api_elapsed < 0.3, api_elapsed
+    # Thawed: Redis and the broker are ready again.
+    assert after["checks"]["Cache"] == "ok" and after["checks"]["Broker"] == "ok", after
+
+
+def test_a_web_process_gives_up_publishing_to_a_frozen_broker_at_once(own_redis, settings):
+    """The task's row stays queued for the sweep; the request is not held up (damane/wsgi.py)."""
+    from celery import Celery
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+
+    from damane.wsgi import use_web_broker_timeouts
+
+    app = Celery("frozen-broker-test", broker=own_redis.url)
+    app.conf.broker_transport_options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    app.conf.task_publish_retry_policy = dict(settings.CELERY_TASK_PUBLISH_RETRY_POLICY)
+    use_web_broker_timeouts(app)
+    app.send_task("damane.nothing", queue="frozen-broker-test")  # connected before the freeze
+    with frozen(own_redis):
+        started = time.monotonic()
+        with pytest.raises(BrokerUnavailable):
+            app.send_task("damane.nothing", queue="frozen-broker-test")
+        elapsed = time.monotonic() - started
+    assert elapsed < 0.3, elapsed
