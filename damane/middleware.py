@@ -1,4 +1,4 @@
-"""Answer 503, not 500, when the database or Redis is unreachable (SECURITY.md 19, 24).
+"""Answer 503, not 500, when the database or Redis is unreachable, or an upload cannot be stored (SECURITY.md 19, 24).
 
 Rate limits and lockouts live in Redis: when it does not answer, the limit
 check raises, the view never runs, and the person gets this clear 503 — a
@@ -28,6 +28,8 @@ from django.views.decorators.csrf import requires_csrf_token
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from damane.storage import StorageUnavailable
+
 logger = logging.getLogger(__name__)
 
 # Errors that mean "the database is not there", not "the query was wrong".
@@ -37,10 +39,10 @@ CACHE_OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 
 def outage_error(exception: BaseException | None) -> BaseException | None:
-    """The database or Redis outage error that ``exception`` is, or was raised while handling, if any."""
+    """The outage error (database, Redis, file storage) that ``exception`` is, or was raised while handling, if any."""
     seen = set()
     while exception is not None and id(exception) not in seen:
-        if isinstance(exception, OUTAGE_ERRORS + CACHE_OUTAGE_ERRORS):
+        if isinstance(exception, OUTAGE_ERRORS + CACHE_OUTAGE_ERRORS + (StorageUnavailable,)):
             return exception
         seen.add(id(exception))
         exception = exception.__cause__ or exception.__context__
@@ -52,10 +54,14 @@ def outage_response(exception: BaseException | None, request=None) -> HttpRespon
     exception = outage_error(exception)
     if exception is None:
         return None
-    service = "database" if isinstance(exception, OUTAGE_ERRORS) else "redis"
-    if service == "database":
+    if isinstance(exception, StorageUnavailable):
+        # damane.storage logged the cause and removed what it had written.
+        service = "storage"
+    elif isinstance(exception, OUTAGE_ERRORS):
+        service = "database"
         logger.error("database unavailable: %s", exception)
     else:
+        service = "redis"
         logger.error("redis unavailable: %s", exception.__class__.__name__)
     return database_unavailable_response(service=service, api=is_api(request))
 
@@ -68,6 +74,7 @@ def is_api(request) -> bool:
 API_UNAVAILABLE_DETAIL = {
     "database": "the service cannot reach its database; nothing was checked or recorded, try again later",
     "redis": "the service cannot reach one of its services; nothing was checked or recorded, try again later",
+    "storage": "the file could not be stored; nothing was recorded, try again later",
 }
 
 

@@ -366,3 +366,132 @@ def test_a_web_process_gives_up_publishing_to_a_frozen_broker_at_once(own_redis,
             app.send_task("damane.nothing", queue="frozen-broker-test")
         elapsed = time.monotonic() - started
     assert elapsed < 0.3, elapsed
+
+
+# --- Item 6: an upload that cannot be stored is a 503 and leaves no file -------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _insured_account(django_user_model):
+    from datetime import date
+
+    from registry.models import Insured
+
+    insured = Insured.objects.create(
+        cnss_number="100890127",
+        cin="BH112233",
+        last_name="BENJLLOUN",
+        first_name="MOHAMED",
+        registered_on=date(2020, 1, 1),
+    )
+    return django_user_model.objects.create_user(
+        username="100890127", password="a long enough pass 42", insured=insured
+    )
+
+
+def _send_id_copy(client, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        "/requests/name-correction/",
+        {
+            "last_name": "Benjelloun",
+            "first_name": "Mohamed",
+            "id_copy": SimpleUploadedFile("cin recto.png", content, content_type="image/png"),
+        },
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+
+
+def _files_under(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def _assert_not_stored(response, media: Path, message: str = "Votre fichier n'a pas pu être enregistré"):
+    from casework.models import Case, CaseDocument
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert message in page, page
+    assert "Erreur" not in page
+    assert not Case.objects.exists() and not CaseDocument.objects.exists()
+    assert _files_under(media) == []
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(path: Path, options: str):
+    """A tiny tmpfs at ``path`` (root only): a real full or read-only file system."""
+    path.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.fixture
+def person(client, django_user_model):
+    client.raise_request_exception = False
+    client.force_login(_insured_account(django_user_model))
+    return client
+
+
+@pytest.mark.django_db
+def test_an_id_copy_upload_to_a_full_disk_is_a_503_and_leaves_no_file(person, settings, tmp_path):
+    with mounted_tmpfs(tmp_path / "private", "size=64k") as media:
+        settings.MEDIA_ROOT = media
+        response = _send_id_copy(person, PNG + b"\x00" * (256 * 1024))  # 256 KB on a 64 KB disk
+        _assert_not_stored(response, media)
+        # A file that fits goes through.
+        assert _send_id_copy(person, PNG).status_code == 302
+        assert len(_files_under(media)) == 1
+
+
+@pytest.mark.django_db
+def test_an_id_copy_upload_to_a_read_only_volume_is_a_503(person, settings, tmp_path):
+    with mounted_tmpfs(tmp_path / "private", "size=1m,ro") as media:
+        settings.MEDIA_ROOT = media
+        _assert_not_stored(_send_id_copy(person, PNG), media)
+
+
+@pytest.mark.django_db
+def test_a_write_that_fails_half_way_leaves_no_empty_file(person, settings, tmp_path, monkeypatch):
+    import errno
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage
+
+    settings.MEDIA_ROOT = tmp_path / "private"
+    real_save = FileSystemStorage._save
+
+    def no_space_after_creating(self, name, content):
+        # What a full disk did: the file is created, then the write fails.
+        real_save(self, name, ContentFile(b""))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", no_space_after_creating)
+    _assert_not_stored(_send_id_copy(person, PNG), settings.MEDIA_ROOT)
+
+
+@pytest.mark.django_db
+def test_when_the_database_fails_after_the_file_is_written_the_file_is_removed(person, settings, tmp_path, monkeypatch):
+    from casework.models import CaseDocument
+
+    settings.MEDIA_ROOT = tmp_path / "private"
+    written = []
+    real_save = CaseDocument.save
+
+    def fail_after_write(self, *args, **kwargs):
+        written.append(Path(self.file.path))
+        assert written[-1].exists()
+        _server_gone()
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(CaseDocument, "save", fail_after_write)
+    response = _send_id_copy(person, PNG)
+    assert written, "the file was written before the database failed"
+    _assert_not_stored(response, settings.MEDIA_ROOT, message="Service temporairement indisponible")
