@@ -193,7 +193,9 @@ def test_after_a_postgresql_restart_under_load_no_request_fails_once_the_server_
             if "/api/" in url:
                 assert body.startswith('{"error": "service_unavailable"'), body
     print(
-        f"\nrequests: {len(before)} before, {len(during)} during the restart "
+        f"\nidle restart: {len(idle_after)} requests after, slowest {max(r[2] for r in idle_after) * 1000:.0f} ms; "
+        f"under load: first answer after the server was back in {(min(r[1] for r in after) - back) * 1000:.0f} ms; "
+        f"requests: {len(before)} before, {len(during)} during the restart "
         f"({sum(r[3][0] == 503 for r in during)} answered 503), {len(after)} after, "
         f"slowest after {slowest_after * 1000:.0f} ms"
     )
@@ -335,8 +337,13 @@ def test_when_redis_freezes_readiness_answers_503_within_a_second(postgres_app, 
         with frozen(redis):
             response, elapsed = timed(lambda: requests.get(f"{base}/health/ready/", timeout=15))
             api, api_elapsed = timed(lambda: requests.get(f"{base}/api/v1/verify", params=UNKNOWN_CODE, timeout=15))
+        thawed = time.monotonic()
         after = requests.get(f"{base}/health/ready/", timeout=15).json()
-    print(f"\nfrozen Redis: readiness in {elapsed * 1000:.0f} ms, the API's 503 in {api_elapsed * 1000:.0f} ms")
+        recovered = time.monotonic() - thawed
+    print(
+        f"\nfrozen Redis: readiness in {elapsed * 1000:.0f} ms, the API's 503 in {api_elapsed * 1000:.0f} ms; "
+        f"thawed, ready again in {recovered * 1000:.0f} ms"
+    )
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["Cache"] != "ok" and checks["Broker"] != "ok", checks
