@@ -33,7 +33,7 @@ class Broker(HealthCheck):
     """The Celery broker accepts a connection (skipped when tasks run in-process)."""
 
     # Readiness answers within a second even when the broker is frozen (issue 20):
-    # the web process's Redis timeouts (damane/wsgi.py) end the ping well before.
+    # the web process's Redis timeouts (damane/web.py) end the ping well before.
     timeout = datetime.timedelta(seconds=0.9)
 
     def run(self):

@@ -209,8 +209,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT", 5.0),
 }
 # A web process only publishes: a broker that does not answer within the Redis
-# timeouts is down, and the request goes on at once, once (damane/wsgi.py applies
-# these in gunicorn; workers keep the options above, their blocking reads wait longer).
+# timeouts is down, and the request goes on after one try (damane/web.py, applied
+# by damane/wsgi.py; workers keep the options above, their blocking reads wait longer).
 DAMANE_WEB_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
     "socket_timeout": REDIS_SOCKET_TIMEOUT,

@@ -356,11 +356,11 @@ def test_when_redis_freezes_readiness_answers_503_within_a_second(postgres_app, 
 
 
 def test_a_web_process_gives_up_publishing_to_a_frozen_broker_at_once(own_redis, settings):
-    """The task's row stays queued for the sweep; the request is not held up (damane/wsgi.py)."""
+    """The task's row stays queued for the sweep; the request is not held up (damane/web.py)."""
     from celery import Celery
     from kombu.exceptions import OperationalError as BrokerUnavailable
 
-    from damane.wsgi import use_web_broker_timeouts
+    from damane.web import use_web_broker_timeouts
 
     app = Celery("frozen-broker-test", broker=own_redis.url)
     app.conf.broker_transport_options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
@@ -502,3 +502,37 @@ def test_when_the_database_fails_after_the_file_is_written_the_file_is_removed(p
     response = _send_id_copy(person, PNG)
     assert written, "the file was written before the database failed"
     _assert_not_stored(response, settings.MEDIA_ROOT, message="Service temporairement indisponible")
+
+
+def test_the_pool_lends_a_live_connection_at_once_when_every_idle_one_was_killed():
+    """Every idle connection dies (as in a restart): the next borrower gets a new one without a back-off pause."""
+    import psycopg
+    from psycopg_pool import ConnectionPool, PoolTimeout
+
+    from damane.postgresql.base import RecoveringPool
+
+    conninfo = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test").rsplit("/", 1)[0] + "/postgres"
+
+    def borrow_after_killing_idle(pool_class, **extra):
+        with pool_class(conninfo, min_size=3, max_size=3, timeout=3, reconnect_timeout=2, **extra) as pool:
+            pool.wait(timeout=30)
+            lent = [pool.getconn() for _ in range(3)]
+            pids = [connection.info.backend_pid for connection in lent]
+            for connection in lent:
+                pool.putconn(connection)
+            with psycopg.connect(conninfo, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [pids])
+            started = time.monotonic()
+            connection = pool.getconn()
+            try:
+                connection.execute("SELECT 1")
+                assert connection.info.backend_pid not in pids
+            finally:
+                pool.putconn(connection)
+            return time.monotonic() - started
+
+    assert borrow_after_killing_idle(RecoveringPool) < 0.5
+    # psycopg_pool's own check finds the dead ones one at a time, a back-off pause (1 s, 2 s) after
+    # each: the borrower waits a second or more, or its 3 s run out (the 503s of issue 20).
+    with contextlib.suppress(PoolTimeout):
+        assert borrow_after_killing_idle(ConnectionPool, check=ConnectionPool.check_connection) >= 0.9

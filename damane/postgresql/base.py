@@ -29,7 +29,7 @@ import time
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +38,14 @@ class RecoveringPool(ConnectionPool):
     """A pool that lends only live connections, and drains itself at the first dead one."""
 
     def getconn(self, timeout: float | None = None):
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
         while True:
-            # Past the deadline, the pool itself raises PoolTimeout (an outage: 503).
-            connection = super().getconn(timeout=max(deadline - time.monotonic(), 0.0))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                # An outage: the request answers 503 (PoolTimeout is an OperationalError).
+                raise PoolTimeout(f"couldn't get a working connection after {timeout:.2f} sec")
+            connection = super().getconn(timeout=left)
             try:
                 self.check_connection(connection)
             except Exception as exc:
