@@ -15,7 +15,6 @@ from datetime import date
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
-from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +30,7 @@ from casework.models import Case, CaseKind, CaseStatus
 from casework.services import CaseError, case_decide
 from casework.uploads import check_upload, random_name, safe_display_name
 from certificates.models import Certificate
+from damane.storage import removed_on_failure, store
 from registry.models import Insured, PreviousCin
 from registry.validators import normalize_cin, normalize_phone, validate_cin, validate_phone
 
@@ -190,7 +190,7 @@ def identity_change_propose(
         content_type, extension, sha256 = check_upload(document)
     except ValidationError as error:
         raise BackofficeError(" ".join(error.messages)) from None
-    with transaction.atomic():
+    with removed_on_failure() as stored, transaction.atomic():  # no file left if this fails
         insured = Insured.objects.select_for_update().get(pk=insured.pk)
         current = _current_identity(insured)
         proposed = {name: value for name, value in cleaned.items() if value != current[name]}
@@ -223,7 +223,7 @@ def identity_change_propose(
             proposed_by=actor,
             case=case,
         )
-        change.document.save(random_name(extension), File(document), save=False)
+        store(change.document, random_name(extension), document, stored)
         change.save()
         _sync_identity_flag(insured)
         audit_record(

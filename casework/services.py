@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.core.files.base import File
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 from casework.models import Case, CaseDocument, CaseKind, CaseStatus
 from casework.uploads import check_upload, random_name, safe_display_name
+from damane.storage import removed_on_failure, store
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ def case_create(
 ) -> Case:
     """Record a request; supporting documents are validated before anything is written."""
     checked = [(upload, *check_upload(upload)) for upload in documents]
-    with transaction.atomic():
+    # A file stored here is deleted again if anything below fails (damane/storage.py).
+    with removed_on_failure() as stored, transaction.atomic():
         type(insured).objects.select_for_update().filter(pk=insured.pk).first()
         if kind in SINGLE_OPEN_KINDS:
             existing = Case.objects.filter(
@@ -71,7 +72,7 @@ def case_create(
                 size=upload.size,
                 sha256=sha256,
             )
-            document.file.save(random_name(extension), File(upload), save=False)
+            store(document.file, random_name(extension), upload, stored)
             document.save()
         if kind == CaseKind.NAME_CORRECTION:
             insured.identity_under_correction = True

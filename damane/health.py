@@ -32,7 +32,9 @@ CERTIFICATE_MARGIN = datetime.timedelta(days=30)
 class Broker(HealthCheck):
     """The Celery broker accepts a connection (skipped when tasks run in-process)."""
 
-    timeout = datetime.timedelta(seconds=2)
+    # Readiness answers within a second even when the broker is frozen (issue 20):
+    # the web process's Redis timeouts (damane/web.py) end the ping well before.
+    timeout = datetime.timedelta(seconds=0.9)
 
     def run(self):
         from damane.celery import app
@@ -41,7 +43,7 @@ class Broker(HealthCheck):
             return
         try:
             with app.connection_for_write() as connection:
-                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=0.5)
                 client = getattr(connection.default_channel, "client", None)
                 if client is not None:
                     client.ping()

@@ -1,4 +1,4 @@
-"""Answer 503, not 500, when the database or Redis is unreachable (SECURITY.md 19, 24).
+"""Answer 503, not 500, when the database or Redis is unreachable, or an upload cannot be stored (SECURITY.md 19, 24).
 
 Rate limits and lockouts live in Redis: when it does not answer, the limit
 check raises, the view never runs, and the person gets this clear 503 — a
@@ -6,8 +6,12 @@ limit is never skipped (fails closed) and nothing is recorded.
 
 Views raise through ``process_exception``; errors raised in other middleware
 (sessions, authentication) reach ``server_error``, Django's ``handler500``.
-The page is rendered without context processors: they would query the
-database again.
+A database error that Django turned into a 400 on the way (saving the session
+raises ``SessionInterrupted`` when the update fails) reaches ``bad_request``,
+``handler400``, which answers the same 503: a database fault never blames the
+person's request (issue 20). The page is rendered without context processors:
+they would query the database again. Under ``/api/`` the 503 is JSON, in the
+API's error shape (``{"error": ..., "detail": ...}``).
 """
 
 import logging
@@ -19,9 +23,12 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
+from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from damane.storage import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +38,51 @@ OUTAGE_ERRORS = (OperationalError, InterfaceError)
 CACHE_OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 
-def outage_response(exception: BaseException) -> HttpResponse | None:
-    """The 503 for an outage error, logged once; None for any other error."""
-    if isinstance(exception, OUTAGE_ERRORS):
-        logger.error("database unavailable: %s", exception)
-        return database_unavailable_response()
-    if isinstance(exception, CACHE_OUTAGE_ERRORS):
-        logger.error("redis unavailable: %s", exception.__class__.__name__)
-        return database_unavailable_response(service="redis")
+def outage_error(exception: BaseException | None) -> BaseException | None:
+    """The outage error (database, Redis, file storage) that ``exception`` is, or was raised while handling, if any."""
+    seen = set()
+    while exception is not None and id(exception) not in seen:
+        if isinstance(exception, OUTAGE_ERRORS + CACHE_OUTAGE_ERRORS + (StorageUnavailable,)):
+            return exception
+        seen.add(id(exception))
+        exception = exception.__cause__ or exception.__context__
     return None
 
 
-def database_unavailable_response(service: str = "database") -> HttpResponse:
-    response = HttpResponse(render_to_string("503.html", {"service": service}), status=503)
+def outage_response(exception: BaseException | None, request=None) -> HttpResponse | None:
+    """The 503 for an outage error, logged once; None for any other error."""
+    exception = outage_error(exception)
+    if exception is None:
+        return None
+    if isinstance(exception, StorageUnavailable):
+        # damane.storage logged the cause and removed what it had written.
+        service = "storage"
+    elif isinstance(exception, OUTAGE_ERRORS):
+        service = "database"
+        logger.error("database unavailable: %s", exception)
+    else:
+        service = "redis"
+        logger.error("redis unavailable: %s", exception.__class__.__name__)
+    return database_unavailable_response(service=service, api=is_api(request))
+
+
+def is_api(request) -> bool:
+    return request is not None and request.path_info.startswith("/api/")
+
+
+# The API's 503 (docs/verification.md): what failed, never a host or a query.
+API_UNAVAILABLE_DETAIL = {
+    "database": "the service cannot reach its database; nothing was checked or recorded, try again later",
+    "redis": "the service cannot reach one of its services; nothing was checked or recorded, try again later",
+    "storage": "the file could not be stored; nothing was recorded, try again later",
+}
+
+
+def database_unavailable_response(service: str = "database", api: bool = False) -> HttpResponse:
+    if api:
+        response = JsonResponse({"error": "service_unavailable", "detail": API_UNAVAILABLE_DETAIL[service]}, status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html", {"service": service}), status=503)
     response["Retry-After"] = "30"
     response["Cache-Control"] = "no-store"
     return response
@@ -57,16 +96,24 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        return outage_response(exception)
+        return outage_response(exception, request)
 
 
 @requires_csrf_token
 def server_error(request):
-    exception = sys.exc_info()[1]
-    response = outage_response(exception) if exception is not None else None
+    response = outage_response(sys.exc_info()[1], request)
     if response is not None:
         return response
     return HttpResponseServerError(render_to_string("500.html"))
+
+
+@requires_csrf_token
+def bad_request(request, exception):
+    """Django's 400, unless the database or Redis failed underneath (then the outage's 503)."""
+    response = outage_response(exception, request)
+    if response is not None:
+        return response
+    return defaults.bad_request(request, exception)
 
 
 request_logger = logging.getLogger("damane.request")

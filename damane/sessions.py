@@ -6,11 +6,18 @@ database as is. A NUL byte there made PostgreSQL refuse the query and every page
 answer 500 (issue 8). A key that Django could not have made is treated as no
 session at all: the visitor is anonymous and gets a fresh session when one is
 needed.
+
+Django reports any database error while updating a session as ``UpdateError``,
+which its middleware turns into a 400 ("session interrupted"). When the database
+is unreachable (a restart, a failover) the error itself is raised instead, and
+the person gets the outage's 503 with ``Retry-After`` (damane/middleware.py).
 """
 
 import re
 
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.db import InterfaceError, OperationalError
 
 SESSION_KEY_RE = re.compile(r"[a-z0-9]{32}")
 
@@ -22,3 +29,11 @@ def is_valid_session_key(key) -> bool:
 class SessionStore(DatabaseSessionStore):
     def _validate_session_key(self, key):
         return is_valid_session_key(key)
+
+    def save(self, must_create=False):
+        try:
+            return super().save(must_create=must_create)
+        except UpdateError as exc:
+            if isinstance(exc.__context__, (OperationalError, InterfaceError)):
+                raise exc.__context__ from None
+            raise

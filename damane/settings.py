@@ -132,6 +132,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database outage must answer 503 within seconds, not hang (SECURITY.md 19).
     options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3)
     if DATABASE_POOL:
+        # Django's backend, with a pool that checks a connection before lending
+        # it and drains itself at the first dead one (damane/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "damane.postgresql"
         options["pool"] = {
             # One connection per gunicorn thread is the most a process can use at once.
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
@@ -140,22 +143,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": env_float("DATABASE_POOL_TIMEOUT", 3.0),
             # Idle connections above min_size close after this long.
             "max_idle": env_float("DATABASE_POOL_MAX_IDLE", 300.0),
+            # After a restart or a failover, reconnection stops backing off after
+            # this long: the first request once the server is back connects at once.
+            "reconnect_timeout": env_float("DATABASE_POOL_RECONNECT_TIMEOUT", 2.0),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits and lockouts must be shared between processes) -------
 REDIS_URL = env_str("REDIS_URL")
+REDIS_SOCKET_CONNECT_TIMEOUT = env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 0.2)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.2)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("DAMANE_CACHE_PREFIX", "damane"),
-            # Redis answers in a millisecond: a second without an answer is an
-            # outage, and the request gets its 503 (damane.middleware) at once.
+            # Redis answers in a millisecond: 200 ms without an answer (a frozen
+            # or unreachable server) is an outage, and the request gets its 503
+            # (damane.middleware) in under 300 ms, once: no retry (issue 20).
             "OPTIONS": {
-                "socket_connect_timeout": env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0),
-                "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT", 1.0),
+                "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
                 "retry_on_timeout": False,
                 "health_check_interval": 30,
             },
@@ -203,9 +212,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # interval x throttle seconds; its default is 100 s).
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 5),
     "unacked_restore_throttle": 1,
-    "socket_connect_timeout": env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0),
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
     "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT", 5.0),
 }
+# A web process only publishes: a broker that does not answer within the Redis
+# timeouts is down, and the request goes on after one try (damane/web.py, applied
+# by damane/wsgi.py; workers keep the options above, their blocking reads wait longer).
+DAMANE_WEB_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
+DAMANE_WEB_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 # Publishing from a request gives up fast when the broker is down: the outbox
 # row stays queued and the requeue sweep sends it later (damane.background).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}

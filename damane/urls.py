@@ -26,4 +26,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "damane.middleware.bad_request"
 handler500 = "damane.middleware.server_error"

@@ -14,3 +14,9 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "damane.settings")
 
 application = get_wsgi_application()
+
+# Publishing from a request gives up at once when the broker does not answer (damane/web.py).
+from damane.celery import app as celery_app  # noqa: E402  (after Django is set up)
+from damane.web import use_web_broker_timeouts  # noqa: E402
+
+use_web_broker_timeouts(celery_app)

@@ -15,7 +15,6 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -28,6 +27,7 @@ from casework.uploads import check_upload, random_name, safe_display_name
 from certificates import rules as certificate_rules
 from certificates.models import Certificate, CertificateKind, Channel
 from certificates.services import certificate_store, evaluate_for
+from damane.storage import removed_on_failure, store
 from registry.models import Insured
 from treaties import rules
 from treaties.models import Convention, ForeignPeriod, ForeignPeriodVersion, Unit
@@ -151,7 +151,7 @@ def periods_record(
         raise TreatyError(" ".join(error.messages)) from None
     if not convention.active:
         raise TreatyError(_("This convention is not in force."))
-    with transaction.atomic():
+    with removed_on_failure() as stored, transaction.atomic():  # no file left if this fails
         case = _treaty_case(case)
         if not case.is_open:
             raise TreatyError(_("This request is already closed."))
@@ -170,7 +170,7 @@ def periods_record(
             document_sha256=sha256,
             recorded_by=actor,
         )
-        version.document.save(random_name(extension), File(document), save=False)
+        store(version.document, random_name(extension), document, stored)
         version.save()
         ForeignPeriod.objects.bulk_create(
             ForeignPeriod(
