@@ -416,7 +416,8 @@ def certificate_download(request, public_id):
 @require_http_methods(["GET", "POST"])
 def certificate_revoke_view(request, public_id):
     certificate = get_object_or_404(Certificate.objects.select_related("insured", "employer"), public_id=public_id)
-    form = RevocationForm(request.POST or None)
+    # Bound on every POST, even an empty one: a missing reason is an error shown, not a blank form.
+    form = RevocationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             certificate_revoke(
