@@ -133,7 +133,8 @@ def unregistered_decide(
         candidates = [match["insured"] for match in person.matches]
         holder = registry_holder(person.cin)
         if holder is not None:
-            if same_person is None:
+            # The registry holds this very CIN: the person is that record, and no other.
+            if same_person is None or same_person.pk != holder.pk:
                 raise CinInRegistry(holder)
             candidates.append(holder.pk)
         before = {"status": person.status}

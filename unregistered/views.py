@@ -77,6 +77,11 @@ def _candidates(person, holder=None):
     return candidates
 
 
+def _choices(candidates, holder):
+    """Whom the supervisor may name: the record holding the person's CIN alone if there is one."""
+    return [holder] if holder is not None else [c["insured"] for c in candidates]
+
+
 def _render_person(request, person, *, form=None, status=200):
     # An exact CIN hit is a hard stop: "none of these" is not offered (unregistered.services.CinInRegistry).
     holder = services.registry_holder(person.cin) if person.status == UnregisteredPerson.Status.REVIEW else None
@@ -87,7 +92,7 @@ def _render_person(request, person, *, form=None, status=200):
         and person.recorded_by_id != request.user.pk
     )
     if can_decide and form is None:
-        form = MatchDecisionForm(candidates=[c["insured"] for c in candidates], allow_none=holder is None)
+        form = MatchDecisionForm(candidates=_choices(candidates, holder), allow_none=holder is None)
     return render(
         request,
         "unregistered/person_detail.html",
@@ -122,7 +127,7 @@ def person_decide(request, pk):
     """Decide only on valid input; otherwise the page again, with the error, and nothing decided."""
     person = _person(pk)
     holder = services.registry_holder(person.cin)
-    candidates = [c["insured"] for c in _candidates(person, holder)]
+    candidates = _choices(_candidates(person, holder), holder)
     form = MatchDecisionForm(request.POST, candidates=candidates, allow_none=holder is None)
     if form.is_valid():
         decision = form.cleaned_data["decision"]

@@ -194,7 +194,10 @@ def _legacy_review(agent, registry, cin="B345678"):
     return UnregisteredPerson.objects.create(
         recorded_by=agent,
         status=UnregisteredPerson.Status.REVIEW,
-        matches=[{"insured": registry["salma"].pk, "why": ["cin"]}],
+        matches=[
+            {"insured": registry["salma"].pk, "why": ["cin"]},
+            {"insured": registry["amina"].pk, "why": ["name_birth_date"]},
+        ],
         **{**NADIA, "cin": cin},
     )
 
@@ -208,6 +211,13 @@ def test_an_exact_cin_hit_cannot_be_ruled_out_by_a_supervisor(client, registry, 
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
     with pytest.raises(services.CinInRegistry):
         services.unregistered_decide(person=person, actor=supervisor, same_person=None, note="Homonyme")
+    # Nor another match than the record holding the CIN.
+    other = client.post(
+        reverse("unregistered:decide", args=[person.pk]), {"decision": str(registry["amina"].pk), "note": "Elle"}
+    )
+    assert other.status_code == 400 and "Select a valid choice" in other.content.decode()
+    with pytest.raises(services.CinInRegistry):
+        services.unregistered_decide(person=person, actor=supervisor, same_person=registry["amina"], note="Elle")
     person.refresh_from_db()
     assert person.status == "review" and person.decided_by is None
     assert not AuditEntry.objects.exists() and not Certificate.objects.exists()
