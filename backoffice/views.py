@@ -287,35 +287,47 @@ def _change_rows(change: IdentityChange) -> list[dict]:
     ]
 
 
-@never_cache
-@agency_required
-def identity_change_detail(request, pk):
-    change = get_object_or_404(
+def _change(pk) -> IdentityChange:
+    return get_object_or_404(
         IdentityChange.objects.select_related("insured", "proposed_by", "decided_by", "case"), pk=pk
     )
+
+
+def _render_change(request, change: IdentityChange, form: DecisionNoteForm, status: int = 200):
     can_decide = (
         change.is_pending and services.SUPERVISOR in _roles(request) and change.proposed_by_id != request.user.pk
     )
     return render(
         request,
         "backoffice/identity_change_detail.html",
-        {"change": change, "rows": _change_rows(change), "can_decide": can_decide, "form": DecisionNoteForm()},
+        {"change": change, "rows": _change_rows(change), "can_decide": can_decide, "form": form},
+        status=status,
     )
 
 
+@never_cache
+@agency_required
+def identity_change_detail(request, pk):
+    return _render_change(request, _change(pk), DecisionNoteForm())
+
+
 def _decide_change(request, pk, decide, success_message):
-    change = get_object_or_404(IdentityChange, pk=pk)
+    """Decide only on a valid note; otherwise the page again, with the error, and nothing decided."""
+    change = _change(pk)
     form = DecisionNoteForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    try:
-        decide(change=change, actor=request.user, note=note, ip_address=client_ip(request))
-    except BackofficeError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, success_message)
-    return redirect("backoffice:identity_change", pk=change.pk)
+    if form.is_valid():
+        try:
+            decide(change=change, actor=request.user, note=form.cleaned_data["note"], ip_address=client_ip(request))
+        except BackofficeError as error:
+            form.add_error(None, str(error))
+            change = _change(pk)  # as it is now: someone else may have decided it meanwhile
+        else:
+            messages.success(request, success_message)
+            return redirect("backoffice:identity_change", pk=change.pk)
+    return _render_change(request, change, form, status=400)
 
 
+@never_cache
 @agency_required
 @require_POST
 def identity_change_approve(request, pk):
@@ -324,6 +336,7 @@ def identity_change_approve(request, pk):
     )
 
 
+@never_cache
 @agency_required
 @require_POST
 def identity_change_reject(request, pk):
@@ -403,7 +416,8 @@ def certificate_download(request, public_id):
 @require_http_methods(["GET", "POST"])
 def certificate_revoke_view(request, public_id):
     certificate = get_object_or_404(Certificate.objects.select_related("insured", "employer"), public_id=public_id)
-    form = RevocationForm(request.POST or None)
+    # Bound on every POST, even an empty one: a missing reason is an error shown, not a blank form.
+    form = RevocationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             certificate_revoke(
@@ -414,6 +428,7 @@ def certificate_revoke_view(request, public_id):
             )
         except CertificateError as error:
             form.add_error(None, str(error))
+            certificate.refresh_from_db()  # as it is now: someone else may have revoked it meanwhile
         else:
             messages.success(request, _("Certificate %(number)s is revoked.") % {"number": certificate.number})
             if certificate.insured_id is None:
@@ -423,6 +438,7 @@ def certificate_revoke_view(request, public_id):
         request,
         "backoffice/certificate_revoke.html",
         {"certificate": certificate, "form": form, "state": certificate.state_on(timezone.localdate())},
+        status=400 if form.errors else 200,
     )
 
 
@@ -451,7 +467,7 @@ def request_list(request):
     )
 
 
-def _render_request(request, case: Case, close_form):
+def _render_request(request, case: Case, close_form, status=200):
     employer_status = None
     if case.kind in (CaseKind.EMPLOYER_NOTICE, CaseKind.ARREARS_REPORT) and case.employer is not None:
         employer_status = status_for_employer(case.employer, today=timezone.localdate())
@@ -470,6 +486,7 @@ def _render_request(request, case: Case, close_form):
             "agency": dict(AGENCIES).get(case.details.get("agency"), case.details.get("agency")),
             "country": dict(TREATY_COUNTRIES).get(case.details.get("country"), case.details.get("country")),
         },
+        status=status,
     )
 
 
@@ -512,7 +529,8 @@ def request_close(request, reference):
             )
         except BackofficeError as error:
             form.add_error(None, str(error))
+            case.refresh_from_db()  # as it is now: someone else may have closed it meanwhile
         else:
             messages.success(request, _("Request %(reference)s is closed.") % {"reference": case.reference})
             return redirect("backoffice:request", reference=case.reference)
-    return _render_request(request, case, form)
+    return _render_request(request, case, form, status=400)

@@ -76,6 +76,21 @@ class RevokeKeyForm(forms.Form):
     reason = _text(_("Reason"), 200, required_message=_("Say why the key is revoked."))
 
 
+class SuspendForm(forms.Form):
+    """Suspend (``active`` 0) or reinstate (``active`` 1) an organisation, with a reason."""
+
+    active = forms.TypedChoiceField(
+        choices=[("0", "0"), ("1", "1")],
+        coerce=lambda value: value == "1",
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Choose to suspend or to reinstate."),
+            "invalid_choice": _("Choose to suspend or to reinstate."),
+        },
+    )
+    reason = _text(_("Reason"), 200, required_message=_("Give a reason."))
+
+
 # --- The insured ----------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ secret (integrations/tokens.py); each is shown once.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,7 +23,8 @@ class Organisation(models.Model):
         EMPLOYER = "employer", _("Employer")
         OTHER = "other", _("Other")
 
-    name = models.CharField(_("name"), max_length=120, unique=True)
+    # Unique whatever the case: the constraint organisation_name_unique_any_case below.
+    name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     contact_email = models.EmailField(_("contact e-mail"))
     is_active = models.BooleanField(_("active"), default=True)
@@ -33,6 +35,9 @@ class Organisation(models.Model):
         verbose_name = _("integrator organisation")
         verbose_name_plural = _("integrator organisations")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="organisation_name_unique_any_case"),
+        ]
 
     def __str__(self) -> str:
         return self.name

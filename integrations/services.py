@@ -25,26 +25,38 @@ class IntegrationError(Exception):
 
 
 def organisation_register(*, name: str, kind: str, contact_email: str, actor, ip_address=None) -> Organisation:
-    with transaction.atomic():
-        if Organisation.objects.filter(name__iexact=name).exists():
-            raise IntegrationError(_("An organisation with this name is already registered."))
-        organisation = Organisation.objects.create(name=name, kind=kind, contact_email=contact_email, created_by=actor)
-        audit_record(
-            action="integrations.organisation.registered",
-            obj=organisation,
-            actor=actor,
-            after={"name": name, "kind": kind, "contact_email": contact_email},
-            ip_address=ip_address,
-        )
+    """A new organisation; its name is unique whatever the case (a database constraint: two
+    registrations at once cannot both pass the check)."""
+    taken = IntegrationError(_("An organisation with this name is already registered."))
+    try:
+        with transaction.atomic():
+            if Organisation.objects.filter(name__iexact=name).exists():
+                raise taken
+            organisation = Organisation.objects.create(
+                name=name, kind=kind, contact_email=contact_email, created_by=actor
+            )
+            audit_record(
+                action="integrations.organisation.registered",
+                obj=organisation,
+                actor=actor,
+                after={"name": name, "kind": kind, "contact_email": contact_email},
+                ip_address=ip_address,
+            )
+    except IntegrityError:  # the constraint organisation_name_unique_any_case: another registration won
+        raise taken from None
     return organisation
 
 
 def organisation_set_active(*, organisation: Organisation, active: bool, actor, reason: str, ip_address=None):
-    """Suspend an organisation (all its keys stop at once) or reinstate it."""
+    """Suspend an organisation (all its keys stop at once) or reinstate it.
+
+    Refused when it is so already: someone else decided meanwhile, and nothing is written."""
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
         if organisation.is_active == active:
-            return organisation
+            raise IntegrationError(
+                _("This organisation is already active.") if active else _("This organisation is already suspended.")
+            )
         organisation.is_active = active
         organisation.save(update_fields=["is_active"])
         audit_record(
@@ -90,6 +102,14 @@ def _key_values(key: ApiKey) -> dict:
     }
 
 
+def _lock_active(organisation_id: int) -> Organisation:
+    """The organisation, locked against a suspension until the transaction ends; refused when suspended."""
+    organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+    if not organisation.is_active:
+        raise IntegrationError(_("This organisation is suspended: it cannot get new keys."))
+    return organisation
+
+
 def api_key_issue(
     *,
     organisation: Organisation,
@@ -100,14 +120,13 @@ def api_key_issue(
     actor,
     ip_address=None,
 ) -> tuple[ApiKey, str]:
-    """A new key; the plain text is returned once and never stored."""
-    if not organisation.is_active:
-        raise IntegrationError(_("This organisation is suspended: it cannot get new keys."))
+    """A new key; the plain text is returned once and never stored. None for a suspended organisation."""
     if not 1 <= valid_days <= settings.DAMANE_API_KEY_MAX_VALID_DAYS:
         raise IntegrationError(
             _("A key is valid for at most %(days)s days.") % {"days": settings.DAMANE_API_KEY_MAX_VALID_DAYS}
         )
     with transaction.atomic():
+        _lock_active(organisation.pk)
         key, plaintext = _new_key(
             organisation=organisation,
             label=label,
@@ -124,8 +143,10 @@ def api_key_issue(
 
 def api_key_rotate(*, key: ApiKey, actor, ip_address=None) -> tuple[ApiKey, str]:
     """A new key with the same label, quotas and validity; the old one keeps working
-    for the grace period only, so the integrator can switch without an outage."""
+    for the grace period only, so the integrator can switch without an outage.
+    None for a suspended organisation: a rotation creates a key."""
     with transaction.atomic():
+        _lock_active(key.organisation_id)
         old = ApiKey.objects.select_for_update().get(pk=key.pk)
         if old.state() != "active" or old.replaced_by_id:
             raise IntegrationError(_("Only an active key that was not rotated already can be rotated."))

@@ -4,6 +4,7 @@ the back office's integrator organisations and their keys."""
 from datetime import date
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -19,7 +20,14 @@ from backoffice.services import is_supervisor
 from damane.access import client_ip, insured_required
 from declarations.periods import Period
 from integrations import selectors, services
-from integrations.forms import ApiKeyForm, OrganisationForm, RevokeKeyForm, ShareCodeForm, ShareCodeLookupForm
+from integrations.forms import (
+    ApiKeyForm,
+    OrganisationForm,
+    RevokeKeyForm,
+    ShareCodeForm,
+    ShareCodeLookupForm,
+    SuspendForm,
+)
 from integrations.models import ApiKey, IntegratorVerification, Organisation, ShareCode, ShareCodeUse
 from integrations.services import IntegrationError
 from verification.views import verification_ratelimit
@@ -174,7 +182,8 @@ def organisations(request):
     )
 
 
-def _organisation_page(request, organisation, *, key_form=None, created=None, status=200):
+def _organisation_page(request, organisation, *, key_form=None, action_form=None, created=None, status=200):
+    """``action_form``: a refused rotation, revocation or suspension, its errors shown at the top."""
     now = timezone.now()
     keys = organisation.keys.select_related("replaced_by").all()
     return render(
@@ -185,6 +194,8 @@ def _organisation_page(request, organisation, *, key_form=None, created=None, st
             "keys": [{"key": k, "state": k.state(now)} for k in keys],
             "key_form": key_form or ApiKeyForm(),
             "revoke_form": RevokeKeyForm(),
+            "action_form": action_form,
+            "page_has_errors": bool(action_form is not None and action_form.errors),
             "created": created,
             "lookups": organisation.verifications.count(),
             "share_uses": organisation.share_code_uses.count(),
@@ -211,10 +222,19 @@ def organisation(request, pk):
                 ip_address=client_ip(request) or None,
             )
         except IntegrationError as error:
-            form.add_error(None, str(error))
-        else:
-            return _organisation_page(request, organisation, created={"key": key, "plaintext": plaintext})
+            # Shown at the top: a suspended organisation's page has no key form.
+            return _refused(request, organisation.pk, form, str(error))
+        return _organisation_page(request, organisation, created={"key": key, "plaintext": plaintext})
     return _organisation_page(request, organisation, key_form=form, status=400)
+
+
+def _refused(request, organisation_pk, form, message=None):
+    """The organisation's page as it is now, with why nothing was done."""
+    form.is_valid()  # cleaned: errors can be added
+    if message is not None:
+        form.add_error(None, message)
+    organisation = get_object_or_404(Organisation, pk=organisation_pk)
+    return _organisation_page(request, organisation, action_form=form, status=400)
 
 
 @never_cache
@@ -225,8 +245,7 @@ def key_rotate(request, pk):
     try:
         new, plaintext = services.api_key_rotate(key=key, actor=request.user, ip_address=client_ip(request) or None)
     except IntegrationError as error:
-        messages.error(request, str(error))
-        return redirect("integrations:organisation", pk=key.organisation_id)
+        return _refused(request, key.organisation_id, forms.Form({}), str(error))
     return _organisation_page(request, key.organisation, created={"key": new, "plaintext": plaintext, "rotated": key})
 
 
@@ -237,16 +256,14 @@ def key_revoke(request, pk):
     key = get_object_or_404(ApiKey.objects.select_related("organisation"), pk=pk)
     form = RevokeKeyForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Say why the key is revoked."))
-        return redirect("integrations:organisation", pk=key.organisation_id)
+        return _refused(request, key.organisation_id, form)
     try:
         services.api_key_revoke(
             key=key, actor=request.user, reason=form.cleaned_data["reason"], ip_address=client_ip(request) or None
         )
     except IntegrationError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Key %(prefix)s is revoked.") % {"prefix": key.prefix})
+        return _refused(request, key.organisation_id, form, str(error))
+    messages.success(request, _("Key %(prefix)s is revoked.") % {"prefix": key.prefix})
     return redirect("integrations:organisation", pk=key.organisation_id)
 
 
@@ -256,11 +273,11 @@ def key_revoke(request, pk):
 def organisation_suspend(request, pk):
     """Suspend (``active=0``) or reinstate (``active=1``) an organisation, with a reason."""
     organisation = get_object_or_404(Organisation, pk=pk)
-    form = RevokeKeyForm(request.POST)
-    active = request.POST.get("active") == "1"
+    form = SuspendForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Give a reason."))
-    else:
+        return _refused(request, organisation.pk, form)
+    active = form.cleaned_data["active"]
+    try:
         services.organisation_set_active(
             organisation=organisation,
             active=active,
@@ -268,8 +285,10 @@ def organisation_suspend(request, pk):
             reason=form.cleaned_data["reason"],
             ip_address=client_ip(request) or None,
         )
-        if active:
-            messages.success(request, _("%(name)s is reinstated.") % {"name": organisation.name})
-        else:
-            messages.success(request, _("%(name)s is suspended: its keys stop at once.") % {"name": organisation.name})
+    except IntegrationError as error:
+        return _refused(request, organisation.pk, form, str(error))
+    if active:
+        messages.success(request, _("%(name)s is reinstated.") % {"name": organisation.name})
+    else:
+        messages.success(request, _("%(name)s is suspended: its keys stop at once.") % {"name": organisation.name})
     return redirect("integrations:organisation", pk=organisation.pk)

@@ -58,7 +58,7 @@ def request_list(request):
     return render(request, "treaties/list.html", {"page": page, "pending": pending})
 
 
-def _render_detail(request, case, decision_form=None):
+def _render_detail(request, case, decision_form=None, status=200):
     versions = list(
         case.period_versions.select_related("convention", "recorded_by", "decided_by", "certificate").prefetch_related(
             "periods"
@@ -79,7 +79,9 @@ def _render_detail(request, case, decision_form=None):
             "can_decide": pending is not None and pending.recorded_by_id != request.user.pk,
             "can_issue": approved is not None and pending is None and approved.certificate_id is None,
             "decision_form": decision_form or DecisionForm(),
+            "page_has_errors": bool(decision_form is not None and decision_form.errors),
         },
+        status=status,
     )
 
 
@@ -168,24 +170,28 @@ def version_new(request, reference):
 
 
 def _decide(request, pk, decide, success):
+    """Decide only on a valid note; otherwise the request's page again, with the error, and nothing decided."""
     version = get_object_or_404(ForeignPeriodVersion.objects.select_related("case"), pk=pk)
     form = DecisionForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    try:
-        decide(version=version, actor=request.user, note=note, ip_address=client_ip(request) or None)
-    except TreatyError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, success)
-    return redirect("treaties:detail", reference=version.case.reference)
+    if form.is_valid():
+        try:
+            decide(version=version, actor=request.user, note=form.cleaned_data["note"], ip_address=client_ip(request))
+        except TreatyError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, success)
+            return redirect("treaties:detail", reference=version.case.reference)
+    return _render_detail(request, _case(version.case.reference), decision_form=form, status=400)
 
 
+@never_cache
 @treaty_required
 @require_POST
 def version_approve(request, pk):
     return _decide(request, pk, services.periods_approve, _("The periods are approved."))
 
 
+@never_cache
 @treaty_required
 @require_POST
 def version_reject(request, pk):

@@ -94,9 +94,12 @@ class MatchDecisionForm(forms.Form):
         error_messages={"required": _("Explain the decision in a note.")},
     )
 
-    def __init__(self, *args, candidates=(), **kwargs):
+    def __init__(self, *args, candidates=(), allow_none=True, **kwargs):
+        """``allow_none`` False when the registry holds the person's CIN: only "same person" can be decided."""
         super().__init__(*args, **kwargs)
-        choices = [("none", _("None of these records is this person: the certificate may be issued"))]
+        choices = []
+        if allow_none:
+            choices.append(("none", _("None of these records is this person: the certificate may be issued")))
         choices += [
             (
                 str(insured.pk),

@@ -36,6 +36,28 @@ class UnregisteredError(Exception):
     """Refused for a reason the agent can act on."""
 
 
+class CinInRegistry(UnregisteredError):
+    """The CIN is the current or an earlier CIN of a registry record: a hard stop, no one overrides it.
+
+    ``insured`` is that record, the way out: the person's certificates are issued from it.
+    """
+
+    def __init__(self, insured: Insured):
+        self.insured = insured
+        super().__init__(
+            _(
+                "The CIN %(cin)s is in the registry, on the record of %(name)s (CNSS number %(cnss)s): "
+                "a registered person cannot get a certificate of absence. Use their record."
+            )
+            % {"cin": insured.cin or "", "name": insured.full_name, "cnss": insured.cnss_number}
+        )
+
+
+def registry_holder(cin: str) -> Insured | None:
+    """The registry record whose current or earlier CIN is exactly ``cin``, if any."""
+    return Insured.objects.by_cin(cin).order_by("pk").first() if cin else None
+
+
 def _identity(person: UnregisteredPerson) -> dict:
     return {
         name: (value.isoformat() if hasattr(value, "isoformat") else value)
@@ -59,10 +81,15 @@ def unregistered_record(*, actor, values: dict, ip_address: str | None = None) -
     """Record a person on sight of their ID and search the registry at once.
 
     ``values``: cleaned CIN (normalised), Latin and Arabic names, birth date.
-    A possible match sets the record to wait for a supervisor.
+    A CIN the registry holds (current or earlier) is refused (``CinInRegistry``);
+    a looser possible match (name and birth date) sets the record to wait for a
+    supervisor.
     """
     if not staff_roles(actor):
         raise UnregisteredError(_("Only agency agents and supervisors can record a person."))
+    holder = registry_holder(values["cin"])
+    if holder is not None:
+        raise CinInRegistry(holder)
     try:
         with transaction.atomic():
             person = UnregisteredPerson(recorded_by=actor, **{name: values[name] for name in IDENTITY})
@@ -89,8 +116,9 @@ def unregistered_decide(
     """A supervisor other than the one who recorded the person decides the possible matches.
 
     ``same_person`` None: none of the matches is this person, the certificate may
-    be issued. Otherwise the person is that registry record: no certificate of
-    absence, the two records are linked.
+    be issued; refused when the registry holds the person's CIN (``CinInRegistry``),
+    checked again under the lock. Otherwise the person is that registry record:
+    no certificate of absence, the two records are linked.
     """
     note = (note or "").strip()
     if not is_supervisor(actor):
@@ -104,6 +132,12 @@ def unregistered_decide(
         if person.status != UnregisteredPerson.Status.REVIEW:
             raise UnregisteredError(_("No possible match waits for a decision on this record."))
         candidates = [match["insured"] for match in person.matches]
+        holder = registry_holder(person.cin)
+        if holder is not None:
+            # The registry holds this very CIN: the person is that record, and no other.
+            if same_person is None or same_person.pk != holder.pk:
+                raise CinInRegistry(holder)
+            candidates.append(holder.pk)
         before = {"status": person.status}
         if same_person is None:
             person.status = UnregisteredPerson.Status.CLEAR
@@ -164,7 +198,9 @@ def unregistered_issue(
 ) -> Certificate:
     """Issue the signed non-affiliation certificate of a person absent from the registry.
 
-    The registry is searched again first: a record that appeared since the
+    The registry is searched again first, under the lock: a record holding the
+    person's CIN (current or earlier) stops issuance for good and links the
+    person to it (``CinInRegistry``); a looser match that appeared since the
     last search (and that no supervisor ruled out) stops issuance and sends the
     person back to a supervisor. An identical certificate issued the same day
     is returned instead of a second one. One transaction, as for every
@@ -181,9 +217,26 @@ def unregistered_issue(
             raise UnregisteredError(
                 _("This person is in the registry: issue the certificate from their registry record.")
             )
+        holder = registry_holder(person.cin)
         matches = _search(person)
         fresh = _new_matches(person, matches)
-        if fresh:
+        if holder is not None:
+            person.status = UnregisteredPerson.Status.LINKED
+            person.linked_insured = holder
+            person.linked_at = timezone.now()
+            person.matches = matches
+            person.save(update_fields=["status", "linked_insured", "linked_at", "matches"])
+            audit_record(
+                action="unregistered.person.linked",
+                obj=person,
+                actor=actor,
+                insured=holder,
+                before={"status": UnregisteredPerson.Status.CLEAR},
+                after={"status": person.status, "insured": holder.pk},
+                ip_address=ip_address,
+            )
+            certificate = None
+        elif fresh:
             person.matches = matches
             person.status = UnregisteredPerson.Status.REVIEW
             person.decided_by = None
@@ -200,6 +253,8 @@ def unregistered_issue(
             certificate = None
         else:
             certificate = _issue(person=person, actor=actor, locale=locale, today=today, ip_address=ip_address)
+    if holder is not None:
+        raise CinInRegistry(holder)
     if certificate is None:
         raise UnregisteredError(
             _("The registry now holds a possible match for this person: a supervisor must decide before issuance.")

@@ -44,12 +44,14 @@ def person_list(request):
 @require_http_methods(["GET", "POST"])
 def person_new(request):
     form = PersonForm(request.POST or None)
+    registered = None
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in services.IDENTITY}
         try:
             person = services.unregistered_record(actor=request.user, values=values, ip_address=client_ip(request))
         except services.UnregisteredError as error:
             form.add_error("cin", str(error))
+            registered = getattr(error, "insured", None)
         else:
             if person.status == UnregisteredPerson.Status.REVIEW:
                 messages.warning(
@@ -58,73 +60,96 @@ def person_new(request):
             else:
                 messages.success(request, _("No match in the registry: the certificate can be issued."))
             return redirect("unregistered:person", pk=person.pk)
-    return render(request, "unregistered/person_form.html", {"form": form})
+    return render(request, "unregistered/person_form.html", {"form": form, "registered": registered})
 
 
-def _candidates(person):
+def _candidates(person, holder=None):
+    """The possible matches as last searched, and the record now holding the person's CIN if it is not one."""
     ids = [match["insured"] for match in person.matches]
     by_id = Insured.objects.in_bulk(ids)
-    return [
+    candidates = [
         {"insured": by_id[match["insured"]], "why": match["why"]}
         for match in person.matches
         if match["insured"] in by_id
     ]
+    if holder is not None and holder.pk not in by_id:
+        candidates.append({"insured": holder, "why": ["cin"]})
+    return candidates
 
 
-@never_cache
-@agency_required
-def person_detail(request, pk):
-    person = get_object_or_404(
-        UnregisteredPerson.objects.select_related("recorded_by", "decided_by", "linked_insured"), pk=pk
-    )
-    candidates = _candidates(person)
+def _choices(candidates, holder):
+    """Whom the supervisor may name: the record holding the person's CIN alone if there is one."""
+    return [holder] if holder is not None else [c["insured"] for c in candidates]
+
+
+def _render_person(request, person, *, form=None, status=200):
+    # An exact CIN hit is a hard stop: "none of these" is not offered (unregistered.services.CinInRegistry).
+    holder = services.registry_holder(person.cin) if person.status == UnregisteredPerson.Status.REVIEW else None
+    candidates = _candidates(person, holder)
     can_decide = (
         person.status == UnregisteredPerson.Status.REVIEW
         and is_supervisor(request.user)
         and person.recorded_by_id != request.user.pk
     )
-    form = MatchDecisionForm(candidates=[c["insured"] for c in candidates]) if can_decide else None
+    if can_decide and form is None:
+        form = MatchDecisionForm(candidates=_choices(candidates, holder), allow_none=holder is None)
     return render(
         request,
         "unregistered/person_detail.html",
         {
             "person": person,
             "candidates": candidates,
+            "holder": holder,
             "can_decide": can_decide,
             "form": form,
             "certificates": Certificate.objects.filter(unregistered_person=person).order_by("-issued_at"),
         },
+        status=status,
     )
 
 
+def _person(pk):
+    return get_object_or_404(
+        UnregisteredPerson.objects.select_related("recorded_by", "decided_by", "linked_insured"), pk=pk
+    )
+
+
+@never_cache
+@agency_required
+def person_detail(request, pk):
+    return _render_person(request, _person(pk))
+
+
+@never_cache
 @agency_required
 @require_POST
 def person_decide(request, pk):
-    person = get_object_or_404(UnregisteredPerson, pk=pk)
-    candidates = [c["insured"] for c in _candidates(person)]
-    form = MatchDecisionForm(request.POST, candidates=candidates)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect("unregistered:person", pk=person.pk)
-    decision = form.cleaned_data["decision"]
-    same = None if decision == "none" else next(i for i in candidates if str(i.pk) == decision)
-    try:
-        services.unregistered_decide(
-            person=person,
-            actor=request.user,
-            same_person=same,
-            note=form.cleaned_data["note"],
-            ip_address=client_ip(request),
-        )
-    except services.UnregisteredError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("The decision is recorded."))
-    return redirect("unregistered:person", pk=person.pk)
+    """Decide only on valid input; otherwise the page again, with the error, and nothing decided."""
+    person = _person(pk)
+    holder = services.registry_holder(person.cin)
+    candidates = _choices(_candidates(person, holder), holder)
+    form = MatchDecisionForm(request.POST, candidates=candidates, allow_none=holder is None)
+    if form.is_valid():
+        decision = form.cleaned_data["decision"]
+        same = None if decision == "none" else next(i for i in candidates if str(i.pk) == decision)
+        try:
+            services.unregistered_decide(
+                person=person,
+                actor=request.user,
+                same_person=same,
+                note=form.cleaned_data["note"],
+                ip_address=client_ip(request),
+            )
+        except services.UnregisteredError as error:
+            form.add_error(None, str(error))
+            person = _person(pk)  # as it is now: someone else may have decided meanwhile
+        else:
+            messages.success(request, _("The decision is recorded."))
+            return redirect("unregistered:person", pk=person.pk)
+    return _render_person(request, person, form=form, status=400)
 
 
+@never_cache
 @agency_required
 @require_POST
 def person_issue(request, pk):

@@ -53,7 +53,7 @@ def test_an_agent_takes_then_closes_a_request_with_a_note(as_staff, agent, peopl
     assert case.status == CaseStatus.IN_PROGRESS and case.handled_by == agent
 
     response = client.post(f"/staff/requests/{case.reference}/close/", {"status": "done", "note": ""})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Explain the decision in a note." in response.content.decode()
     assert Case.objects.get(pk=case.pk).status == CaseStatus.IN_PROGRESS
 

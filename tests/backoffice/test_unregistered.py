@@ -74,6 +74,10 @@ def record(actor, **changes):
     return services.unregistered_record(actor=actor, values={**NADIA, **changes})
 
 
+# Salma's last name and birth date under another CIN: a possible match a supervisor may rule out.
+HOMONYM = {"last_name": "CHRAIBI", "birth_date": date(1995, 9, 17)}
+
+
 # --- Searching the registry ---------------------------------------------------------
 
 
@@ -85,15 +89,9 @@ def test_names_compare_without_case_accents_spaces_or_harakat():
 @pytest.mark.parametrize(
     ("changes", "who", "why"),
     [
-        ({"cin": "BK654321"}, "salma", ["cin"]),
-        ({"cin": "B345678"}, "salma", ["cin"]),  # an earlier CIN
         ({"last_name": "Chraïbi", "birth_date": date(1995, 9, 17)}, "salma", ["name_birth_date"]),
         ({"last_name_ar": "الشرايبي", "birth_date": date(1995, 9, 17)}, "salma", ["name_birth_date"]),
-        (
-            {"cin": "BE123456", "last_name": "BENNANI", "birth_date": date(1990, 5, 4)},
-            "amina",
-            ["cin", "name_birth_date"],
-        ),
+        ({"last_name": "BENNANI", "birth_date": date(1990, 5, 4)}, "amina", ["name_birth_date"]),
     ],
 )
 def test_a_possible_match_holds_the_record_for_a_supervisor(registry, agent, changes, who, why):
@@ -122,7 +120,7 @@ def test_a_cin_is_recorded_once(registry, agent):
 
 
 def test_the_supervisor_who_recorded_the_person_cannot_decide(registry, supervisor):
-    person = record(supervisor, cin="B345678")
+    person = record(supervisor, **HOMONYM)
     with pytest.raises(services.UnregisteredError, match="another supervisor"):
         services.unregistered_decide(person=person, actor=supervisor, same_person=None, note="Homonyme")
     person.refresh_from_db()
@@ -130,19 +128,19 @@ def test_the_supervisor_who_recorded_the_person_cannot_decide(registry, supervis
 
 
 def test_four_eyes_is_enforced_by_the_database(registry, supervisor):
-    person = record(supervisor, cin="B345678")
+    person = record(supervisor, **HOMONYM)
     with pytest.raises(IntegrityError), transaction.atomic():
         UnregisteredPerson.objects.filter(pk=person.pk).update(decided_by=supervisor, status="clear")
 
 
 def test_an_agent_cannot_decide(registry, agent, second_supervisor):
-    person = record(second_supervisor, cin="B345678")
+    person = record(second_supervisor, **HOMONYM)
     with pytest.raises(services.UnregisteredError, match="Only a supervisor"):
         services.unregistered_decide(person=person, actor=agent, same_person=None, note="Homonyme")
 
 
 def test_confirmed_same_person_links_the_records_and_issues_nothing(registry, agent, supervisor):
-    person = record(agent, cin="B345678")
+    person = record(agent, **HOMONYM)
     with pytest.raises(services.UnregisteredError, match="Choose one"):
         services.unregistered_decide(person=person, actor=supervisor, same_person=registry["amina"], note="x")
     services.unregistered_decide(person=person, actor=supervisor, same_person=registry["salma"], note="Ancienne CIN")
@@ -172,6 +170,85 @@ def test_a_ruled_out_match_lets_the_agent_issue_and_a_new_one_blocks_again(regis
     assert person.status == "review" and len(person.matches) == 2
     assert Certificate.objects.count() == 1
     assert AuditEntry.objects.filter(action="unregistered.person.match_found").count() == 1
+
+
+# --- A CIN the registry holds: a hard stop for everyone (issue 19, item 6) -------------------
+
+
+@pytest.mark.parametrize("cin", ["BK654321", "B345678", "bk 654 321"])  # current, earlier, as typed
+@pytest.mark.parametrize("who", ["agent", "supervisor"])
+def test_a_cin_in_the_registry_cannot_be_recorded_and_the_page_links_to_the_record(
+    client, registry, agent, supervisor, who, cin
+):
+    verified_login(client, {"agent": agent, "supervisor": supervisor}[who])
+    response = client.post(reverse("unregistered:new"), form(cin=cin))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "is in the registry" in html and "CHRAIBI SALMA" in html
+    assert reverse("backoffice:insured", args=[registry["salma"].pk]) in html
+    assert not UnregisteredPerson.objects.exists() and not AuditEntry.objects.exists()
+
+
+def _legacy_review(agent, registry, cin="B345678"):
+    """A record kept for review by an exact CIN hit, as the portal recorded them before the hard stop."""
+    return UnregisteredPerson.objects.create(
+        recorded_by=agent,
+        status=UnregisteredPerson.Status.REVIEW,
+        matches=[
+            {"insured": registry["salma"].pk, "why": ["cin"]},
+            {"insured": registry["amina"].pk, "why": ["name_birth_date"]},
+        ],
+        **{**NADIA, "cin": cin},
+    )
+
+
+def test_an_exact_cin_hit_cannot_be_ruled_out_by_a_supervisor(client, registry, agent, supervisor):
+    person = _legacy_review(agent, registry)
+    verified_login(client, supervisor)
+    page = client.get(reverse("unregistered:person", args=[person.pk])).content.decode()
+    assert "None of these records is this person" not in page and "whoever decides" in page
+    response = client.post(reverse("unregistered:decide", args=[person.pk]), {"decision": "none", "note": "Homonyme"})
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    with pytest.raises(services.CinInRegistry):
+        services.unregistered_decide(person=person, actor=supervisor, same_person=None, note="Homonyme")
+    # Nor another match than the record holding the CIN.
+    other = client.post(
+        reverse("unregistered:decide", args=[person.pk]), {"decision": str(registry["amina"].pk), "note": "Elle"}
+    )
+    assert other.status_code == 400 and "Select a valid choice" in other.content.decode()
+    with pytest.raises(services.CinInRegistry):
+        services.unregistered_decide(person=person, actor=supervisor, same_person=registry["amina"], note="Elle")
+    person.refresh_from_db()
+    assert person.status == "review" and person.decided_by is None
+    assert not AuditEntry.objects.exists() and not Certificate.objects.exists()
+    # The way out: the registered person's own record.
+    services.unregistered_decide(person=person, actor=supervisor, same_person=registry["salma"], note="Même CIN")
+    person.refresh_from_db()
+    assert person.status == "same_person" and person.linked_insured == registry["salma"]
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_issuing_checks_the_cin_again_and_a_registry_record_stops_it_even_if_ruled_out(
+    client, registry, agent, supervisor, earlier
+):
+    person = record(agent, **HOMONYM)
+    services.unregistered_decide(person=person, actor=supervisor, same_person=None, note="Homonyme, autre CIN")
+    # Since the decision, the registry got the person's CIN (a declaration, a corrected record).
+    if earlier:
+        PreviousCin.objects.create(insured=registry["amina"], cin=NADIA["cin"])
+    else:
+        Insured.objects.filter(pk=registry["amina"].pk).update(cin=NADIA["cin"])
+    verified_login(client, agent)
+    response = client.post(reverse("unregistered:issue", args=[person.pk]), follow=True)
+    html = response.content.decode()
+    assert "is in the registry" in html and "BENNANI AMINA" in html
+    assert not Certificate.objects.exists()
+    person.refresh_from_db()
+    assert person.status == "linked" and person.linked_insured == registry["amina"]
+    assert AuditEntry.objects.get(action="unregistered.person.linked").insured == registry["amina"]
+    with pytest.raises(services.UnregisteredError, match="is in the registry"):
+        services.unregistered_issue(person=person, actor=agent)
+    assert not Certificate.objects.exists()
 
 
 # --- The certificate ------------------------------------------------------------------
@@ -365,14 +442,12 @@ def test_bad_input_gets_a_clear_error_and_records_nothing(client, registry, agen
 
 
 def test_a_supervisor_decides_from_the_page_and_the_recorder_is_told_to_wait(client, registry, agent, supervisor):
-    person = record(agent, cin="B345678")
+    person = record(agent, **HOMONYM)
     verified_login(client, agent)
     page = client.get(reverse("unregistered:person", args=[person.pk])).content.decode()
     assert "CHRAIBI SALMA" in page and "another supervisor" in page
-    assert (
-        client.post(reverse("unregistered:decide", args=[person.pk]), {"decision": "none", "note": "x"}).status_code
-        == 302
-    )
+    refused = client.post(reverse("unregistered:decide", args=[person.pk]), {"decision": "none", "note": "x"})
+    assert refused.status_code == 400 and "Only a supervisor" in refused.content.decode()
     person.refresh_from_db()
     assert person.status == "review"  # refused: an agent
     verified_login(client, supervisor)
@@ -461,7 +536,7 @@ def test_hostile_audit_filters_get_an_answer_never_a_500(client, supervisor, val
 def test_the_agency_pages_read_in_arabic_right_to_left_with_codes_kept_left_to_right(
     client, registry, agent, supervisor
 ):
-    person = record(agent, cin="B345678")
+    person = record(agent, **HOMONYM)
     verified_login(client, supervisor)
     client.cookies["django_language"] = "ar"
     page = client.get(reverse("unregistered:person", args=[person.pk])).content.decode()

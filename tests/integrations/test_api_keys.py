@@ -206,15 +206,40 @@ def test_rotation_gives_a_new_key_and_the_old_one_lasts_only_the_grace_period(
     ApiKey.objects.filter(pk=api_key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert client.get("/api/v1/verify", params, **bearer(old_text)).status_code == 401
     assert client.get("/api/v1/verify", params, **bearer(new_text)).status_code == 200
-    # A rotated key cannot be rotated twice.
-    assert as_supervisor.post(f"/staff/integrators/keys/{api_key.pk}/rotate/").status_code == 302
+    # A rotated key cannot be rotated twice: the page again, with why.
+    again = as_supervisor.post(f"/staff/integrators/keys/{api_key.pk}/rotate/")
+    assert again.status_code == 400 and "Only an active key that was not rotated" in again.content.decode()
     assert ApiKey.objects.count() == 2
+
+
+def test_a_suspended_organisation_gets_no_key_by_rotation_or_issue_and_the_page_offers_neither(
+    as_supervisor, bank, key, supervisor
+):
+    api_key, _plaintext = key
+    as_supervisor.post(f"/staff/integrators/{bank.pk}/suspend/", {"active": "0", "reason": "contract suspended"})
+    entries = AuditEntry.objects.count()
+    page = as_supervisor.get(f"/staff/integrators/{bank.pk}/").content.decode()
+    assert f"/staff/integrators/keys/{api_key.pk}/rotate/" not in page and "Issue the key" not in page
+    rotated = as_supervisor.post(f"/staff/integrators/keys/{api_key.pk}/rotate/")
+    issued = as_supervisor.post(
+        f"/staff/integrators/{bank.pk}/",
+        {"label": "again", "valid_days": "30", "quota_per_minute": "10", "quota_per_day": "100"},
+    )
+    for response in (rotated, issued):
+        html = response.content.decode()
+        assert response.status_code == 400 and "This organisation is suspended: it cannot get new keys." in html
+        assert html.count("dmn_") == html.count(f"dmn_{api_key.prefix}_")  # no new key shown
+    with pytest.raises(services.IntegrationError, match="suspended"):
+        services.api_key_rotate(key=api_key, actor=supervisor)
+    assert ApiKey.objects.count() == 1 and AuditEntry.objects.count() == entries
+    api_key.refresh_from_db()
+    assert api_key.replaced_by is None
 
 
 def test_revoking_from_the_back_office_needs_a_reason(as_supervisor, key):
     api_key, _plaintext = key
     response = as_supervisor.post(f"/staff/integrators/keys/{api_key.pk}/revoke/", {"reason": ""})
-    assert response.status_code == 302
+    assert response.status_code == 400 and "Say why the key is revoked." in response.content.decode()
     api_key.refresh_from_db()
     assert api_key.revoked_at is None
     as_supervisor.post(f"/staff/integrators/keys/{api_key.pk}/revoke/", {"reason": "contract ended"})
