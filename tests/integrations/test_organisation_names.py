@@ -53,7 +53,10 @@ def test_eight_concurrent_registrations_of_one_name_leave_one_row_and_seven_form
 def test_the_migration_renames_names_that_differ_only_by_case_and_keeps_the_rows():
     supervisor = make_staff("chef.migration", "agent", "supervisor")
     executor = MigrationExecutor(connection)
-    before, after = ("integrations", "0001_initial"), ("integrations", "0002_organisation_name_unique_any_case")
+    before, after = (
+        ("integrations", "0002_integratorverification_insured_optional"),
+        ("integrations", "0003_organisation_name_unique_any_case"),
+    )
     executor.migrate([before])
     try:
         old = executor.loader.project_state([before]).apps.get_model("integrations", "Organisation")

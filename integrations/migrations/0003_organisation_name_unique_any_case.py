@@ -36,7 +36,7 @@ def rename_duplicates(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0001_initial"),
+        ("integrations", "0002_integratorverification_insured_optional"),
     ]
 
     operations = [
