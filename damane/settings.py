@@ -175,6 +175,10 @@ else:
 # Without one (the demo), tasks run in-process at once: no broker, no worker.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
+if CELERY_TASK_ALWAYS_EAGER and not CELERY_BROKER_URL:
+    # In-process tasks still pass their arguments through a producer: an in-memory
+    # transport, not kombu's default AMQP on localhost (and its "No hostname" warning).
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 # A task is acknowledged once done, and given back to the queue when its worker
 # dies: tasks must therefore be idempotent (STYLE.md, "Background work").
