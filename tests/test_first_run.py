@@ -1,0 +1,208 @@
+"""The first hour (issue 18): bin/demo runs every time, missing packages are named at once.
+
+bin/demo runs here against a temporary DAMANE_VAR_DIR on a free port: the
+developer's var/ and port 8000 are never touched.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- bin/demo, twice --------------------------------------------------------------------
+
+
+def demo_env(var_dir: Path, port: int) -> dict:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST", "DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "DAMANE_"))
+    }
+    env.update(DAMANE_VAR_DIR=str(var_dir), PORT=str(port))
+    return env
+
+
+def run_demo_until_it_answers(var_dir: Path, *args: str, timeout: float = 600) -> str:
+    """Start bin/demo, wait for the portal's home page, stop it with Ctrl-C; its whole output."""
+    port = free_port()
+    log = var_dir.parent / f"demo-{port}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["bin/demo", *args], cwd=ROOT, env=demo_env(var_dir, port), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + timeout
+            status = None
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                        status = response.status
+                        break
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    time.sleep(0.5)
+            assert status == 200, log.read_text()[-4000:]
+            # Ctrl-C in the terminal: the whole foreground group gets SIGINT.
+            os.killpg(process.pid, signal.SIGINT)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    return log.read_text()
+
+
+def assert_no_error_looking_lines(output: str):
+    for needle in ("Traceback", "Error", "error:", "WARNING kombu", "already exists", "No hostname"):
+        assert needle not in output, f"{needle!r} in:\n{output[-4000:]}"
+
+
+def test_bin_demo_runs_a_second_time_and_keeps_the_data_and_the_keys(tmp_path):
+    var_dir = tmp_path / "var"
+    first = run_demo_until_it_answers(var_dir)
+    assert_no_error_looking_lines(first)
+    assert "Development signing keys ready" in first
+    # On an empty database the declarations create the people, the records complete them.
+    created = re.search(r"(\d+) people \((\d+) created, (\d+) updated\)", first)
+    assert created and created.group(1) == created.group(2) != "0" and created.group(3) == "0", first
+    assert ".venv/bin/python manage.py demo_totp" in first
+    key = (var_dir / "signing" / "signing-key.pem").read_bytes()
+    database = (var_dir / "damane.sqlite3").stat().st_size
+
+    second = run_demo_until_it_answers(var_dir)
+    assert_no_error_looking_lines(second)
+    assert "Signing keys kept" in second
+    assert re.search(r"\d+ people \(0 created, 0 updated\)", second), second
+    # The same key signs: certificates issued during the first run still verify.
+    assert (var_dir / "signing" / "signing-key.pem").read_bytes() == key
+    assert (var_dir / "damane.sqlite3").stat().st_size >= database
+
+
+def test_bin_demo_refuses_an_unknown_option_and_runs_nothing(tmp_path):
+    result = subprocess.run(
+        ["bin/demo", "--force"], cwd=ROOT, env=demo_env(tmp_path / "var", free_port()),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "usage: bin/demo [--reset]" in result.stderr
+    assert not (tmp_path / "var").exists()
+
+
+def test_bin_demo_says_when_its_port_is_taken(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            ["bin/demo"], cwd=ROOT, env=demo_env(tmp_path / "var", port), capture_output=True, text=True, timeout=300
+        )
+    assert result.returncode == 1
+    assert f"Port {port} is taken" in result.stderr
+    assert not (tmp_path / "var" / "damane.sqlite3").exists()
+
+
+# --- Missing Debian packages: one line for all ------------------------------------------
+
+# What _env.sh itself runs: the rest of PATH is a directory of stubs.
+BASICS = ("bash", "cat", "dirname", "grep", "awk", "tr", "rm", "env")
+
+
+def stub_path(tmp_path: Path, **stubs: str) -> Path:
+    """A PATH directory holding the basics and the given stubs (name -> shell body)."""
+    directory = tmp_path / "bin"
+    directory.mkdir()
+    for name in BASICS:
+        real = subprocess.run(["bash", "-c", f"command -v {name}"], capture_output=True, text=True).stdout.strip()
+        (directory / name).symlink_to(real)
+    for name, body in stubs.items():
+        path = directory / name
+        path.write_text(f"#!/bin/sh\n{body}\n")
+        path.chmod(0o755)
+    return directory
+
+
+def check(tmp_path: Path, mode: str, path: Path, **env) -> subprocess.CompletedProcess:
+    base = {"PATH": str(path), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [str(path / "bash"), "bin/_env.sh", "--check", mode],
+        cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_every_missing_package_is_named_in_one_apt_get_line(tmp_path):
+    closed = f"127.0.0.1:{free_port()}"
+    path = stub_path(
+        tmp_path,
+        # A Python without ensurepip (Debian without python3-venv).
+        python3='case "$*" in *ensurepip*) exit 1;; *) exec /usr/bin/python3 "$@";; esac',
+        # Pango there, HarfBuzz's subsetter not.
+        ldconfig=r"printf '\tlibpango-1.0.so.0 (libc6) => /lib/a\n\tlibpangoft2-1.0.so.0 (libc6) => /lib/b\n'",
+        # Only DejaVu installed.
+        **{"fc-list": "echo '/usr/share/fonts/DejaVuSans.ttf: DejaVu Sans:style=Book'"},
+        msgfmt="true",
+        msgattrib="true",
+        pdftoppm="true",
+        # No chromium, no pdfsig, no PostgreSQL or Redis, and nothing answers.
+    )
+    result = check(
+        tmp_path, "test", path,
+        DAMANE_PROBE_POSTGRES=closed, DAMANE_PROBE_REDIS=closed,
+        DAMANE_PG_CTL="/nonexistent/pg_ctl", DAMANE_REDIS_SERVER="/nonexistent/redis-server",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, result.stderr
+    [install] = [line for line in lines if "apt-get install" in line]
+    named = install.split("sudo apt-get install -y ", 1)[1].split()
+    assert named == [
+        "python3-venv",
+        "libharfbuzz-subset0",
+        "fonts-noto-core",
+        "fonts-noto-mono",
+        "chromium",
+        "poppler-utils",
+        "postgresql",
+        "redis-server",
+    ]
+
+
+def test_a_running_server_or_a_url_makes_its_package_unnecessary(tmp_path):
+    import socket
+
+    path = stub_path(
+        tmp_path,
+        python3='exec /usr/bin/python3 "$@"',
+        ldconfig=r"printf '\tlibpango-1.0.so.0 (x)\n\tlibpangoft2-1.0.so.0 (x)\n\tlibharfbuzz-subset.so.0 (x)\n'",
+        **{"fc-list": "echo 'Noto Naskh Arabic'; echo 'DejaVu Sans'; echo 'Noto Sans Mono'"},
+        msgfmt="true",
+        msgattrib="true",
+        pdftoppm="true",
+        pdfsig="true",
+        chromium="true",
+    )
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        result = check(
+            tmp_path, "test", path,
+            DAMANE_PROBE_POSTGRES=f"127.0.0.1:{listening.getsockname()[1]}",
+            DAMANE_PG_CTL="/nonexistent/pg_ctl", DAMANE_REDIS_SERVER="/nonexistent/redis-server",
+            REDIS_URL="redis://127.0.0.1:6379/15",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Every Debian package bin/test needs is installed." in result.stdout
+    # The demo needs neither the browser nor the servers.
+    demo = check(tmp_path, "demo", path)
+    assert demo.returncode == 0, demo.stderr
