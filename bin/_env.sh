@@ -27,10 +27,13 @@ _have_redis_server() {
   command -v redis-server >/dev/null 2>&1
 }
 
+_LIBRARIES=""
 _have_library() {
   local name="$1"
   if command -v ldconfig >/dev/null 2>&1; then
-    ldconfig -p 2>/dev/null | grep -qF "$name "
+    # Read once, then grep a string: `ldconfig -p | grep -q` under pipefail fails on SIGPIPE.
+    [ -n "$_LIBRARIES" ] || _LIBRARIES="$(ldconfig -p 2>/dev/null || true)"
+    grep -qF "$name " <<<"$_LIBRARIES"
   else
     compgen -G "/usr/lib/*/$name" >/dev/null || compgen -G "/lib/*/$name" >/dev/null
   fi

@@ -403,8 +403,13 @@ DAMANE_TSA_TIMEOUT_SECONDS = env_int("DAMANE_TSA_TIMEOUT_SECONDS", 5)
 # QR seal keys: <kid>.pem (private) or <kid>.pub.pem (retired, verify only), and
 # a file "current" naming the kid that signs new payloads.
 DAMANE_QR_KEYS_DIR = Path(env_str("DAMANE_QR_KEYS_DIR", str(DAMANE_SIGNING_DIR / "qr-keys")))
+# The development CA (`init_signing`) is for the demo and tests: on by default only
+# with DEBUG. In production (DEBUG off) a signing certificate it issued is refused
+# (`check --deploy` error, readiness 503: damane/health.py) unless this is set to
+# true on purpose, for a demonstration stack.
+DAMANE_DEV_SIGNING = env_bool("DAMANE_DEV_SIGNING", DEBUG)
 # Evaluated here, not from DEBUG at run time: test runners force DEBUG off.
-DAMANE_SIGNING_AUTO_CREATE = env_bool("DAMANE_SIGNING_AUTO_CREATE", DEBUG)
+DAMANE_SIGNING_AUTO_CREATE = env_bool("DAMANE_SIGNING_AUTO_CREATE", DAMANE_DEV_SIGNING)
 
 # --- e-BDS and registration records import (docs/ebds.md, docs/registration-records.md)
 # Largest file the admin upload forms accept. A 260-character record per employee:
