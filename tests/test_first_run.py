@@ -206,3 +206,30 @@ def test_a_running_server_or_a_url_makes_its_package_unnecessary(tmp_path):
     # The demo needs neither the browser nor the servers.
     demo = check(tmp_path, "demo", path)
     assert demo.returncode == 0, demo.stderr
+
+
+# --- The test run ends cleanly ----------------------------------------------------------
+
+
+def test_a_browser_test_leaves_no_connection_to_the_test_database(transactional_db, monkeypatch):
+    from django.db import connection
+    from playwright.sync_api import sync_playwright
+
+    from registry.models import Insured
+
+    def other_sessions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return cursor.fetchone()[0]
+
+    before = other_sessions()
+    # As the browser tests do: the ORM next to playwright's event loop.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright():
+        # A query inside the block, as the browser tests make to check what the page shows.
+        Insured.objects.count()
+    # Otherwise the test database cannot be dropped at the end of the run
+    # ("database test_test is being accessed by other users").
+    assert other_sessions() == before
