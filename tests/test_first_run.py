@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -233,3 +234,30 @@ def test_a_browser_test_leaves_no_connection_to_the_test_database(transactional_
     # Otherwise the test database cannot be dropped at the end of the run
     # ("database test_test is being accessed by other users").
     assert other_sessions() == before
+
+
+def test_the_demo_runs_tasks_in_process_without_touching_a_broker(tmp_path):
+    """No "WARNING kombu.connection No hostname was supplied" before each SMS code of the demo."""
+    code = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from accounts.tasks import send_code_sms\n"
+        "print(settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)\n"
+        "try:\n"
+        "    send_code_sms.apply_async(args=(0,))\n"
+        "except Exception as exc:\n"
+        "    print('ran in-process:', type(exc).__name__)\n"
+    )
+    env = {
+        **demo_env(tmp_path / "var", free_port()),
+        "DJANGO_DEBUG": "true",
+        "DJANGO_SETTINGS_MODULE": "damane.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("True memory://"), result.stdout
+    # The task ran here (no tables in this empty database: it failed in-process, not at a broker).
+    assert "ran in-process" in result.stdout
+    assert "kombu" not in result.stderr and "No hostname" not in result.stderr, result.stderr
