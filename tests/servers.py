@@ -69,7 +69,8 @@ def install_hint(missing: list[str]) -> str:
     packages = " ".join(APT_PACKAGES[name] for name in missing)
     return (
         f"bin/test needs PostgreSQL and Redis: none answers and {', '.join(missing)} cannot be started here. "
-        f"Run: sudo apt-get install -y {packages}   (or: docker compose up -d db redis, then "
+        f"Run: sudo apt-get install -y {packages}   "
+        "(or: cp -n .env.example .env && docker compose up -d db redis, then "
         "DATABASE_URL=postgres://damane:damane@127.0.0.1:5432/damane REDIS_URL=redis://127.0.0.1:6379/15 bin/test)"
     )
 
