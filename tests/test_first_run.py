@@ -6,6 +6,7 @@ developer's var/ and port 8000 are never touched.
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from tests.servers import free_port
 
@@ -261,3 +264,71 @@ def test_the_demo_runs_tasks_in_process_without_touching_a_broker(tmp_path):
     # The task ran here (no tables in this empty database: it failed in-process, not at a broker).
     assert "ran in-process" in result.stdout
     assert "kombu" not in result.stderr and "No hostname" not in result.stderr, result.stderr
+
+
+# --- A half-made .venv is rebuilt, an interrupted install done again --------------------
+
+
+@pytest.fixture
+def scratch_checkout(tmp_path):
+    """bin/_env.sh in a scratch directory, with a Python whose venv and pip are stubs that log."""
+    (tmp_path / "bin").mkdir()
+    shutil.copy(ROOT / "bin" / "_env.sh", tmp_path / "bin" / "_env.sh")
+    (tmp_path / "requirements-test.lock").write_text("# a lock\n")
+    log = tmp_path / "calls.log"
+    venv_python = tmp_path / "venv-python"
+    venv_python.write_text(f'#!/bin/bash\necho "$*" >>{log}\nexit 0\n')
+    venv_python.chmod(0o755)
+    python = tmp_path / "python3"
+    python.write_text(
+        "#!/bin/bash\n"
+        f'if [ "$1 $2" = "-m venv" ]; then echo "venv $3" >>{log}; mkdir -p "$3/bin"; '
+        f'cp {venv_python} "$3/bin/python"; exit 0; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    python.chmod(0o755)
+    return tmp_path, log
+
+
+def ensure_venv(directory: Path) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ["PATH"], "HOME": str(directory), "PYTHON": str(directory / "python3")}
+    return subprocess.run(
+        ["bash", "-c", "source bin/_env.sh && ensure_venv"],
+        cwd=directory, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_venv_without_pip_is_rebuilt_and_installed_once(scratch_checkout):
+    directory, log = scratch_checkout
+    # Made while ensurepip was missing (or interrupted): a python that cannot run pip.
+    (directory / ".venv" / "bin").mkdir(parents=True)
+    broken = directory / ".venv" / "bin" / "python"
+    broken.write_text("#!/bin/sh\necho 'No module named pip' >&2\nexit 1\n")
+    broken.chmod(0o755)
+
+    first = ensure_venv(directory)
+    assert first.returncode == 0, first.stderr
+    assert ".venv is incomplete" in first.stdout and "rebuilding it" in first.stdout
+    calls = log.read_text().splitlines()
+    assert calls[0] == "venv .venv"
+    assert "-m pip install --quiet --require-hashes -r requirements-test.lock" in calls
+    assert (directory / ".venv" / ".damane-installed").read_text().startswith("requirements-test.lock ")
+
+    # Complete now: the next run installs nothing.
+    second = ensure_venv(directory)
+    assert second.returncode == 0, second.stderr
+    assert "installing" not in second.stdout
+    assert log.read_text().splitlines()[len(calls) :] == ["-m pip --version"]
+
+
+def test_an_interrupted_install_or_a_changed_lock_installs_again(scratch_checkout):
+    directory, _log = scratch_checkout
+    assert ensure_venv(directory).returncode == 0
+    # Interrupted: the stamp is written only after a complete install.
+    (directory / ".venv" / ".damane-installed").unlink()
+    again = ensure_venv(directory)
+    assert "installing Python packages" in again.stdout
+    # The lock changed (its content, not its date).
+    assert "installing" not in ensure_venv(directory).stdout
+    (directory / "requirements-test.lock").write_text("# another lock\n")
+    assert "installing Python packages" in ensure_venv(directory).stdout
