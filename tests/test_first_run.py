@@ -66,7 +66,16 @@ def run_demo_until_it_answers(var_dir: Path, *args: str, timeout: float = 600) -
 
 
 def assert_no_error_looking_lines(output: str):
-    for needle in ("Traceback", "Error", "error:", "WARNING kombu", "already exists", "No hostname"):
+    needles = (
+        "Traceback",
+        "Error",
+        "error:",
+        "WARNING kombu",
+        "already exists",
+        "No hostname",
+        "This is a development server",
+    )
+    for needle in needles:
         assert needle not in output, f"{needle!r} in:\n{output[-4000:]}"
 
 
