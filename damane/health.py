@@ -103,7 +103,7 @@ def check_development_signing(app_configs, **kwargs):
     if not settings.DEBUG and settings.DAMANE_DEV_SIGNING:
         return [
             checks.Warning(
-                "DAMANE_DEV_SIGNING=true: certificates are signed by the development CA, which nobody trusts.",
+                "DAMANE_DEV_SIGNING=true with DEBUG off: the development CA, which nobody trusts, may sign here.",
                 hint="For a demonstration stack only; production mounts the fund's key and sets it to false.",
                 id="damane.W001",
             )
