@@ -31,8 +31,10 @@ RUN python manage.py compilemessages --ignore=.venv -v 0 \
 # The code and static files stay root-owned and read-only for the process.
 USER damane
 EXPOSE 8000
-# Liveness only (the process answers): readiness, with its dependencies, is for the balancer.
+# Liveness only (the process answers): readiness, with its dependencies, is for the
+# balancer. The request carries a host from DJANGO_ALLOWED_HOSTS (docker/healthcheck.py):
+# Django answers 400 to 127.0.0.1 once the real host name is set.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/live/', timeout=4).status != 200)"]
+  CMD ["python", "/app/docker/healthcheck.py"]
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
 CMD ["gunicorn", "-c", "docker/gunicorn.conf.py", "damane.wsgi:application"]

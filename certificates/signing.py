@@ -86,6 +86,11 @@ def _key_pem(key: ec.EllipticCurvePrivateKey, passphrase: str) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
+# The development root CA's name: damane.health refuses a production deployment
+# whose signing certificate it issued.
+DEV_ROOT_CA_NAME = "CNSS Damane Root CA (développement)"
+
+
 def _name(common_name: str) -> x509.Name:
     return x509.Name(
         [
@@ -112,7 +117,7 @@ def create_dev_pki(
         raise FileExistsError(f"signing files already exist: {', '.join(str(p) for p in existing)}")
     now = now or datetime.now(UTC)
     root_key = ec.generate_private_key(ec.SECP256R1())
-    root_name = _name("CNSS Damane Root CA (développement)")
+    root_name = _name(DEV_ROOT_CA_NAME)
     root_ski = x509.SubjectKeyIdentifier.from_public_key(root_key.public_key())
     root_cert = (
         x509.CertificateBuilder()

@@ -7,6 +7,12 @@ the signing key (readable, its certificate valid for 30 more days) and, when one
 is configured, the timestamp authority. It answers 503 when one fails, so the
 balancer stops sending traffic until it recovers. No answer names a path, a
 key or a host.
+
+A production deployment (DEBUG off) whose signing certificate was issued by the
+development CA (``manage.py init_signing``) is refused: readiness answers 503 and
+``manage.py check --deploy`` reports an error (damane.E001), unless
+``DAMANE_DEV_SIGNING=true`` says on purpose that this is a demonstration stack
+(then a warning, damane.W001).
 """
 
 from __future__ import annotations
@@ -14,8 +20,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+from pathlib import Path
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from django.conf import settings
+from django.core import checks
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -51,6 +61,58 @@ class Broker(HealthCheck):
             raise ServiceUnavailable(f"broker unreachable ({exc.__class__.__name__})") from exc
 
 
+DEVELOPMENT_CA_REFUSED = (
+    "signing certificate issued by the development CA: production signs with the fund's key "
+    "(DAMANE_SIGNING_KEY_PATH, DAMANE_SIGNING_CERT_PATH, DAMANE_SIGNING_CHAIN_PATHS)"
+)
+
+
+def _common_names(name: x509.Name) -> list[str]:
+    return [attribute.value for attribute in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
+
+
+def signs_with_development_ca() -> bool:
+    """Whether the configured signing certificate or its chain comes from ``init_signing``'s development CA."""
+    from certificates.signing import DEV_ROOT_CA_NAME
+
+    for path in [settings.DAMANE_SIGNING_CERT_PATH, *settings.DAMANE_SIGNING_CHAIN_PATHS]:
+        try:
+            certificates = x509.load_pem_x509_certificates(Path(path).read_bytes())
+        except (OSError, ValueError):
+            continue  # missing or unreadable: the readiness check says so on its own
+        for certificate in certificates:
+            if DEV_ROOT_CA_NAME in _common_names(certificate.issuer) + _common_names(certificate.subject):
+                return True
+    return False
+
+
+def development_ca_refused() -> bool:
+    """Production settings (DEBUG off, DAMANE_DEV_SIGNING not set on purpose) with the development CA."""
+    return not settings.DEBUG and not settings.DAMANE_DEV_SIGNING and signs_with_development_ca()
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_development_signing(app_configs, **kwargs):
+    if development_ca_refused():
+        return [
+            checks.Error(
+                f"The {DEVELOPMENT_CA_REFUSED}.",
+                hint="Mount the fund's key and certificate and point the DAMANE_SIGNING_* paths at them; "
+                "the development CA is for the demo only (DAMANE_DEV_SIGNING=true says so on purpose).",
+                id="damane.E001",
+            )
+        ]
+    if not settings.DEBUG and settings.DAMANE_DEV_SIGNING:
+        return [
+            checks.Warning(
+                "DAMANE_DEV_SIGNING=true with DEBUG off: the development CA, which nobody trusts, may sign here.",
+                hint="For a demonstration stack only; production mounts the fund's key and sets it to false.",
+                id="damane.W001",
+            )
+        ]
+    return []
+
+
 @dataclasses.dataclass
 class SigningKey(HealthCheck):
     """The document-signing key and certificate load, and the certificate is valid for 30 more days."""
@@ -62,6 +124,8 @@ class SigningKey(HealthCheck):
             material = load_signing_material()
         except Exception as exc:  # unreadable, missing, wrong passphrase, mismatched pair
             raise ServiceUnavailable(f"signing key unusable ({exc.__class__.__name__})") from exc
+        if development_ca_refused():
+            raise ServiceUnavailable(DEVELOPMENT_CA_REFUSED)
         left = material.certificate.not_valid_after_utc - timezone.now()
         if left < datetime.timedelta(0):
             raise ServiceUnavailable("signing certificate expired")

@@ -184,6 +184,10 @@ else:
 # Without one (the demo), tasks run in-process at once: no broker, no worker.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
+if CELERY_TASK_ALWAYS_EAGER and not CELERY_BROKER_URL:
+    # In-process tasks still pass their arguments through a producer: an in-memory
+    # transport, not kombu's default AMQP on localhost (and its "No hostname" warning).
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 # A task is acknowledged once done, and given back to the queue when its worker
 # dies: tasks must therefore be idempotent (STYLE.md, "Background work").
@@ -429,8 +433,13 @@ DAMANE_TSA_TIMEOUT_SECONDS = env_int("DAMANE_TSA_TIMEOUT_SECONDS", 5)
 # QR seal keys: <kid>.pem (private) or <kid>.pub.pem (retired, verify only), and
 # a file "current" naming the kid that signs new payloads.
 DAMANE_QR_KEYS_DIR = Path(env_str("DAMANE_QR_KEYS_DIR", str(DAMANE_SIGNING_DIR / "qr-keys")))
+# The development CA (`init_signing`) is for the demo and tests: on by default only
+# with DEBUG. In production (DEBUG off) a signing certificate it issued is refused
+# (`check --deploy` error, readiness 503: damane/health.py) unless this is set to
+# true on purpose, for a demonstration stack.
+DAMANE_DEV_SIGNING = env_bool("DAMANE_DEV_SIGNING", DEBUG)
 # Evaluated here, not from DEBUG at run time: test runners force DEBUG off.
-DAMANE_SIGNING_AUTO_CREATE = env_bool("DAMANE_SIGNING_AUTO_CREATE", DEBUG)
+DAMANE_SIGNING_AUTO_CREATE = env_bool("DAMANE_SIGNING_AUTO_CREATE", DAMANE_DEV_SIGNING)
 
 # --- e-BDS and registration records import (docs/ebds.md, docs/registration-records.md)
 # Largest file the admin upload forms accept. A 260-character record per employee:

@@ -15,6 +15,7 @@ from declarations.demo import DemoData
 from declarations.ebds import ebds_filename, write_ebds
 from declarations.models import Declaration
 from declarations.services import import_ebds
+from registry.models import Insured
 from registry.services import REGISTRATION_COLUMNS, import_registration_records
 
 
@@ -22,6 +23,9 @@ from registry.services import REGISTRATION_COLUMNS, import_registration_records
 class SeedResult:
     imported: int = 0
     skipped: int = 0
+    # Counted over the whole seed, e-BDS imports included: on a fresh database the
+    # declarations create the people and the registration records then complete them.
+    people: int = 0
     people_created: int = 0
     people_updated: int = 0
 
@@ -74,6 +78,12 @@ def only_people(data: DemoData, cnss_numbers: set[str]) -> DemoData:
 def seed(data: DemoData, *, files_dir: Path | None = None) -> SeedResult:
     """Import every declaration not declared yet, then the registration records. One transaction."""
     result = SeedResult()
+    numbers = [person.cnss_number for person in data.people]
+
+    def people_stamps() -> dict[str, object]:
+        return dict(Insured.objects.filter(cnss_number__in=numbers).values_list("cnss_number", "updated_at"))
+
+    before = people_stamps()
     declared = set(Declaration.objects.current().values_list("employer__affiliation_number", "period").iterator())
     with transaction.atomic():
         for declaration in sorted(data.declarations, key=lambda d: (d.period, d.affiliation_number)):
@@ -86,7 +96,9 @@ def seed(data: DemoData, *, files_dir: Path | None = None) -> SeedResult:
                 (files_dir / name).write_text(text, encoding="ascii", newline="")
             import_ebds(text=text, filename=name)
             result.imported += 1
-        records = import_registration_records(text=registration_csv(data), reason="demo registration records")
-    result.people_created = records.created
-    result.people_updated = records.updated
+        import_registration_records(text=registration_csv(data), reason="demo registration records")
+    after = people_stamps()
+    result.people = len(after)
+    result.people_created = len(after.keys() - before.keys())
+    result.people_updated = sum(1 for number, stamp in before.items() if after.get(number) != stamp)
     return result

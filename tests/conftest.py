@@ -83,6 +83,37 @@ def _signing_settings(directory: Path, **extra):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _close_connections_opened_in_browser_tests():
+    """Close the database connection a browser test opens inside ``with sync_playwright()``.
+
+    Playwright's sync API runs the block in a greenlet whose context holds its own
+    Django connection: left open, it kept the test database busy, and every run ended
+    with "database test_test is being accessed by other users" instead of dropping it.
+    """
+    from django.db import connections
+    from playwright.sync_api._context_manager import PlaywrightContextManager
+
+    original = PlaywrightContextManager.__exit__
+
+    def exit_and_close(self, *args):
+        # Closing is safe whatever Django thinks of the event loop playwright runs here.
+        previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        try:
+            connections.close_all()
+        finally:
+            if previous is None:
+                del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+            else:
+                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+        return original(self, *args)
+
+    PlaywrightContextManager.__exit__ = exit_and_close
+    yield
+    PlaywrightContextManager.__exit__ = original
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _signing_env(signing_dir):
     with _signing_settings(signing_dir):
         yield

@@ -69,7 +69,8 @@ def install_hint(missing: list[str]) -> str:
     packages = " ".join(APT_PACKAGES[name] for name in missing)
     return (
         f"bin/test needs PostgreSQL and Redis: none answers and {', '.join(missing)} cannot be started here. "
-        f"Run: sudo apt-get install -y {packages}   (or: docker compose up -d db redis, then "
+        f"Run: sudo apt-get install -y {packages}   "
+        "(or: cp -n .env.example .env && docker compose up -d db redis, then "
         "DATABASE_URL=postgres://damane:damane@127.0.0.1:5432/damane REDIS_URL=redis://127.0.0.1:6379/15 bin/test)"
     )
 
@@ -251,30 +252,53 @@ def main(argv: list[str] | None = None) -> int:
         print(install_hint(missing), file=sys.stderr)
         return 2
     env = dict(os.environ)
-
-    def stop_on_term(signum, frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop_on_term)
-    with contextlib.ExitStack() as stack:
-        if "postgres" in wanted:
-            postgres = stack.enter_context(throwaway_postgres())
-            env["DATABASE_URL"] = postgres.url
-            print(f"==> throwaway PostgreSQL on port {postgres.port} (stops with the run)", file=sys.stderr)
-        if "redis" in wanted:
-            redis = stack.enter_context(throwaway_redis())
-            env["REDIS_URL"] = redis.url.removesuffix("/0") + "/15"
-            print(f"==> throwaway Redis on port {redis.port} (stops with the run)", file=sys.stderr)
-        child = subprocess.Popen(command, env=env)
-        try:
-            return child.wait()
-        except (KeyboardInterrupt, SystemExit):
-            # Ctrl-C reached the child too; give it a moment to finish its own cleanup.
+    # Ctrl-C, a kill or a closed terminal: the servers stop and their directories go,
+    # quietly (no traceback). A signal the caller ignores (nohup, a background job of
+    # a script) stays ignored.
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _raise_stopped)
+    try:
+        with contextlib.ExitStack() as stack:
+            if "postgres" in wanted:
+                postgres = stack.enter_context(throwaway_postgres())
+                env["DATABASE_URL"] = postgres.url
+                print(f"==> throwaway PostgreSQL on port {postgres.port} (stops with the run)", file=sys.stderr)
+            if "redis" in wanted:
+                redis = stack.enter_context(throwaway_redis())
+                env["REDIS_URL"] = redis.url.removesuffix("/0") + "/15"
+                print(f"==> throwaway Redis on port {redis.port} (stops with the run)", file=sys.stderr)
+            child = subprocess.Popen(command, env=env)
             try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-            raise
+                return child.wait()
+            except Stopped as stopped:
+                # Ctrl-C reaches the whole foreground group, the child included; a
+                # SIGTERM or SIGHUP sent to this process alone is passed on. The child
+                # gets a moment to finish its own cleanup (pytest drops its databases).
+                if stopped.signum != signal.SIGINT:
+                    child.send_signal(stopped.signum)
+                try:
+                    child.wait(timeout=30)
+                except (subprocess.TimeoutExpired, Stopped):
+                    child.kill()
+                    child.wait()
+                return 128 + stopped.signum
+    except Stopped as stopped:
+        # Stopped while a server was starting: the ExitStack has stopped what ran.
+        return 128 + stopped.signum
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum, frame):
+    raise Stopped(signum)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ def test_the_web_process_runs_as_a_non_root_user_with_a_health_check():
     # Nothing after the switch runs as root again.
     assert all(op != "RUN" for op, _ in instructions[last_user:])
     [healthcheck] = [args for op, args in instructions if op == "HEALTHCHECK"]
-    assert "/health/live/" in healthcheck
+    # docker/healthcheck.py asks /health/live/ with an allowed Host (tests/test_deployment.py runs it).
+    assert healthcheck.endswith('CMD ["python", "/app/docker/healthcheck.py"]')
+    assert '"/health/live/"' in (ROOT / "docker" / "healthcheck.py").read_text()
 
 
 def test_migrations_never_run_in_the_entrypoint_of_every_replica():
@@ -58,10 +60,12 @@ def test_the_stack_has_web_worker_scheduler_a_one_shot_migrate_db_and_redis():
 
 
 @pytest.mark.skipif(not shutil.which("docker-compose"), reason="docker-compose is not installed (.ci/run installs it)")
-def test_docker_compose_accepts_the_file():
-    env = {**os.environ, "DJANGO_SECRET_KEY": "compose-validation-only"}
+def test_docker_compose_accepts_the_file(tmp_path):
+    # With the committed example as .env (the developer's own .env is not read).
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
     result = subprocess.run(
         ["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path, env=os.environ, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -82,19 +82,69 @@ def test_servers_already_answering_are_used_and_nothing_is_started():
     assert "throwaway" not in result.stderr
 
 
-def test_ctrl_c_stops_the_throwaway_servers():
+def _default_signals():
+    # Whatever the test run inherited (SIGINT is ignored under `bin/test &` in a
+    # script and some CI wrappers), the child starts with the default dispositions,
+    # as from an interactive shell.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+def start_with_throwaway_servers():
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.servers", "--", "sleep", "120"],
         cwd=ROOT, env=nothing_answers_env(), stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_default_signals,
     )  # fmt: skip
     ports = []
+    lines = []
     deadline = time.monotonic() + 120
     while len(ports) < 2 and time.monotonic() < deadline:
         line = process.stderr.readline()
+        lines.append(line)
         match = re.search(r"throwaway \w+ on port (\d+)", line)
         if match:
             ports.append(int(match.group(1)))
-    assert len(ports) == 2 and all(answers("127.0.0.1", port) for port in ports)
+    assert len(ports) == 2 and all(answers("127.0.0.1", port) for port in ports), "".join(lines)
+    return process, ports
+
+
+@pytest.fixture
+def sigint_ignored_by_the_test_run():
+    """The test run itself ignores SIGINT, as when it was started in the background of a script."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_the_throwaway_servers(sigint_ignored_by_the_test_run):
+    process, ports = start_with_throwaway_servers()
     os.killpg(process.pid, signal.SIGINT)
     process.wait(timeout=60)
+    rest = process.stderr.read()
     assert not any(answers("127.0.0.1", port) for port in ports)
+    # Stopped quietly: no traceback for a newcomer to read as an error.
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+    assert process.returncode == 128 + signal.SIGINT
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_the_throwaway_servers_and_the_command(signum):
+    process, ports = start_with_throwaway_servers()
+    # The command starts just after the servers' lines.
+    deadline = time.monotonic() + 30
+    found = []
+    while not found and time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-x", "-P", str(process.pid), "sleep"], capture_output=True, text=True)
+        found = found.stdout.split()
+        time.sleep(0.05)
+    [sleep_pid] = found
+    # Sent to the runner alone, as a service manager or a closing terminal would.
+    process.send_signal(signum)
+    process.wait(timeout=60)
+    rest = process.stderr.read()
+    assert not any(answers("127.0.0.1", port) for port in ports)
+    assert "Traceback" not in rest, rest
+    assert process.returncode == 128 + signum
+    # The command it ran was stopped too, not left behind.
+    assert subprocess.run(["kill", "-0", str(sleep_pid)], capture_output=True).returncode != 0

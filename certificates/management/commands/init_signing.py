@@ -25,8 +25,13 @@ class Command(BaseCommand):
             help="Add a new QR seal key and make it current; earlier keys stay for verification.",
         )
         parser.add_argument("--dry-run", action="store_true", help="Say what would be written, write nothing.")
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="Create only what is missing and keep existing keys, without an error (bin/demo, every run).",
+        )
 
-    def handle(self, *args, force=False, rotate_qr_key=False, dry_run=False, **options):
+    def handle(self, *args, force=False, rotate_qr_key=False, dry_run=False, if_missing=False, **options):
         directory = Path(settings.DAMANE_SIGNING_DIR)
         qr_dir = Path(settings.DAMANE_QR_KEYS_DIR)
         passphrase = settings.DAMANE_SIGNING_KEY_PASSPHRASE
@@ -39,6 +44,9 @@ class Command(BaseCommand):
             self.stdout.write(f"QR seal key in {qr_dir}: {'create' if make_qr else 'keep'}")
             return
         if not make_pki and not make_qr:
+            if if_missing:
+                self.stdout.write(f"Signing keys kept in {directory}.")
+                return
             raise CommandError(f"Signing files already exist in {directory}; use --force to replace them.")
         if make_pki:
             for path in create_dev_pki(directory, passphrase=passphrase, force=force):

@@ -69,4 +69,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Insured demo login: {cnss} / {password}")
         names = ", ".join(name for name, _groups in STAFF_DEMO)
         self.stdout.write(f"Staff demo logins: {names} / {STAFF_PASSWORD} (TOTP: {path})")
-        self.stdout.write("Current TOTP code: python manage.py demo_totp agent.demo")
+        self.stdout.write("Current TOTP code: .venv/bin/python manage.py demo_totp agent.demo (or another staff login)")

@@ -49,7 +49,7 @@ class Command(BaseCommand):
 
         self.stdout.write(
             f"Demo data: {result.imported} e-BDS files imported, {result.skipped} periods already declared, "
-            f"{len(data.people)} people ({result.people_created} created, {result.people_updated} updated) "
+            f"{result.people} people ({result.people_created} created, {result.people_updated} updated) "
             f"in {time.monotonic() - started:.1f} s."
         )
         self.stdout.write("Personas (CNSS number, CIN):")
