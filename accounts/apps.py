@@ -8,4 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from accounts import checks  # noqa: F401  (registers the deploy check)
+        from accounts import (
+            checks,  # noqa: F401  (registers the deploy check)
+            recovery,  # noqa: F401  (registers its task, in the web and the worker)
+        )

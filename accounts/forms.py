@@ -213,17 +213,24 @@ class ResetSetPasswordForm(PlainNewPasswordMixin, SetPasswordForm):
 
 
 class RecoveryCodeForm(ActivationForm):
+    """The code and the new password.
+
+    Here the password meets only the rules that hold for any account (length,
+    common passwords, digits only): checking it against the account (too close to
+    the CNSS number or e-mail) would tell a stranger that the pair has one. That
+    check comes after the code is right (``accounts.recovery.recovery_complete``).
+    """
+
     new_password = _password_field(
         _("New password"), help_text=_("At least 12 characters. A phrase of several words is easy to remember.")
     )
 
-    def __init__(self, *args, user=None, **kwargs):
-        self.user = user
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["code"].widget.attrs.pop("autofocus", None)
 
     @sensitive_variables("password")
     def clean_new_password(self):
         password = self.cleaned_data["new_password"]
-        password_validation.validate_password(password, self.user)
+        password_validation.validate_password(password, None)
         return password

@@ -30,7 +30,6 @@ from registry.models import Insured
 from registry.validators import normalize_cin, normalize_cnss_number
 
 ACTIVATION = OneTimeCode.Purpose.ACTIVATION
-RECOVERY = OneTimeCode.Purpose.RECOVERY
 
 
 # --- Registration -------------------------------------------------------------
@@ -314,45 +313,4 @@ def password_change(*, user: User, new_password: str, ip_address: str | None = N
         # A new password is the way out of a login lock.
         login_unlock(user=user)
         send_notice(to=user.email, template="password_changed", language=user.language, user=user)
-    return user
-
-
-# --- Account recovery by SMS, for workers without access to their e-mail -------
-
-
-def recovery_account(*, cnss_number: str, cin: str) -> User | None:
-    """The activated, active insured account of this CNSS number / CIN pair that has a declared phone, or None."""
-    cnss_number = normalize_cnss_number(cnss_number)
-    cin = normalize_cin(cin)
-    if not cin:
-        return None
-    return (
-        User.objects.select_related("insured")
-        .filter(
-            insured__cnss_number=cnss_number,
-            insured__cin=cin,
-            is_active=True,
-            is_staff=False,
-            activated_at__isnull=False,
-        )
-        .exclude(insured__phone="")
-        .first()
-    )
-
-
-def recovery_start(*, user: User) -> OneTimeCode:
-    """Send a recovery code to the phone the employer declared, through the activation's code path and limits.
-
-    Raises ``SendRefused`` or ``SmsNotSent`` like ``codes.code_send``.
-    """
-    return codes.code_send(user=user, purpose=RECOVERY, phone=user.insured.phone)
-
-
-def recovery_complete(*, user: User, code: str, new_password: str, ip_address: str | None = None) -> User:
-    """Check the recovery code (counted like an activation code), then set the new password and tell the owner."""
-    codes.code_verify(user=user, purpose=RECOVERY, code=code)
-    user = password_change(user=user, new_password=new_password, ip_address=ip_address)
-    audit_record(
-        action="accounts.user.recovered_by_sms", obj=user, actor=user, insured=user.insured, ip_address=ip_address
-    )
     return user

@@ -1,4 +1,3 @@
-import contextlib
 import math
 import time
 from decimal import Decimal
@@ -20,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import codes, services
+from accounts import codes, recovery, services
 from accounts.codes import code_status
 from accounts.errors import AccountError, CodeInvalid, CodeTriesExhausted, SendRefused
 from accounts.forms import (
@@ -35,7 +34,7 @@ from accounts.forms import (
     ResetSetPasswordForm,
 )
 from accounts.middleware import mark_login
-from accounts.models import Registration, SmsMessage, User
+from accounts.models import Registration, SmsMessage
 from damane.access import client_ip, insured_required
 from damane.ratelimit import hit, peek, ratelimit, ratelimited_response
 from declarations.models import DeclarationLine
@@ -349,15 +348,13 @@ def recovery_start(request):
     """CNSS number and CIN; a code goes to the employer-declared phone. One answer whether or not they match."""
     form = RecoveryStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.recovery_account(cnss_number=form.cleaned_data["cnss_number"], cin=form.cleaned_data["cin"])
-        state = {"user": user.pk if user else None, "sent_at": time.time(), "tries": 0}
-        if user is not None:
-            # A refused or failed send says nothing here: a different page for a
-            # known pair would tell a stranger that the pair has an account. The
-            # outbox keeps the failure; the next page's countdown says when to retry.
-            with contextlib.suppress(AccountError):
-                services.recovery_start(user=user)
-        request.session[SESSION_RECOVERY] = state
+        # A refused or failed send says nothing here: a different page for a
+        # known pair would tell a stranger that the pair has an account. The
+        # worker sends the SMS; the next page's countdown says when to start again.
+        recovery_request = recovery.recovery_request(
+            cnss_number=form.cleaned_data["cnss_number"], cin=form.cleaned_data["cin"]
+        )
+        request.session[SESSION_RECOVERY] = {"request": recovery_request.pk}
         return redirect("accounts:recovery_code")
     return render(request, "accounts/recovery_start.html", {"form": form})
 
@@ -368,32 +365,26 @@ def recovery_start(request):
 @require_http_methods(["GET", "POST"])
 def recovery_code(request):
     state = request.session.get(SESSION_RECOVERY)
-    if not state:
+    if not isinstance(state, dict) or not isinstance(state.get("request"), int):
         return redirect("accounts:recovery_start")
-    user = User.objects.select_related("insured").filter(pk=state["user"]).first() if state.get("user") else None
-    form = RecoveryCodeForm(request.POST or None, user=user)
+    form = RecoveryCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if user is None:
-            # Nothing was sent: answer as a wrong code would, and die after as many tries.
-            state["tries"] = state.get("tries", 0) + 1
-            request.session.modified = True
-            exhausted = state["tries"] >= settings.DAMANE_OTP_MAX_TRIES_PER_CODE
-            form.add_error("code", str(CodeTriesExhausted() if exhausted else CodeInvalid()))
+        try:
+            recovery.recovery_complete(
+                request_id=state["request"],
+                code=form.cleaned_data["code"],
+                new_password=form.cleaned_data["new_password"],
+                ip_address=client_ip(request) or None,
+            )
+        except recovery.PasswordRefused as exc:
+            form.add_error("new_password", exc.error)
+        except AccountError as exc:
+            form.add_error("code", str(exc))
         else:
-            try:
-                services.recovery_complete(
-                    user=user,
-                    code=form.cleaned_data["code"],
-                    new_password=form.cleaned_data["new_password"],
-                    ip_address=client_ip(request) or None,
-                )
-            except AccountError as exc:
-                form.add_error("code", str(exc))
-            else:
-                request.session.pop(SESSION_RECOVERY, None)
-                messages.success(request, _("Your new password is saved. Log in with it now."))
-                return redirect("accounts:login")
-    wait = max(0, int(state.get("sent_at") or 0) + settings.DAMANE_SMS_MIN_INTERVAL_SECONDS - int(time.time()))
+            request.session.pop(SESSION_RECOVERY, None)
+            messages.success(request, _("Your new password is saved. Log in with it now."))
+            return redirect("accounts:login")
+    wait = recovery.resend_wait(recovery.recovery_request_for(state["request"]), timezone.now())
     return render(request, "accounts/recovery_code.html", {"form": form, "resend_wait": wait})
 
 
