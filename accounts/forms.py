@@ -200,11 +200,18 @@ class InsuredPasswordResetForm(PasswordResetForm):
         return (user for user in super().get_users(email) if user.insured_id is not None and not user.is_staff)
 
     def save(self, *args, **kwargs):
-        """Queue the link for a worker, which makes it: the answer takes the same time for any address."""
+        """Queue the link for a worker, which makes it; an address without an account gets a notice instead."""
         from accounts.notifications import send_notice
 
-        for user in self.get_users(self.cleaned_data["email"]):
+        email = self.cleaned_data["email"]
+        users = list(self.get_users(email))
+        for user in users:
             send_notice(to=user.email, template="password_reset", language=user.language, user=user)
+        if not users:
+            # The typed address hears that no account uses it: the same work, the
+            # same page and the same time as for an account, and a way forward for
+            # the person who opened theirs with another address.
+            send_notice(to=email, template="password_reset_unknown")
 
 
 class ResetSetPasswordForm(PlainNewPasswordMixin, SetPasswordForm):
