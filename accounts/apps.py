@@ -11,4 +11,5 @@ class AccountsConfig(AppConfig):
         from accounts import (
             checks,  # noqa: F401  (registers the deploy check)
             recovery,  # noqa: F401  (registers its task, in the web and the worker)
+            registration,  # noqa: F401  (registers its task, in the web and the worker)
         )

@@ -71,6 +71,13 @@ class Registration(models.Model):
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"))
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # What a stranger can see, kept alike for every registration of a matching pair
+    # (docs/accounts.md): a decoy (the account is active or disabled, or the e-mail
+    # is taken) is never sent a code and can never be activated, but walks the same
+    # states: when its code "went", how many wrong tries it has had.
+    decoy = models.BooleanField(_("decoy"), default=False)
+    sent_at = models.DateTimeField(_("code sent at"), null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(_("wrong tries on this code"), default=0)
 
     class Meta:
         verbose_name = _("registration")
