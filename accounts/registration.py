@@ -71,7 +71,12 @@ def sms_status(registration: Registration, now) -> str:
     # No code yet: the worker has not run (a real registration) or never sends (a decoy).
     if registration.sent_at is None:
         return SmsMessage.Status.FAILED
-    if not registration.decoy or now - registration.sent_at < timedelta(seconds=DECOY_QUEUED_SECONDS):
+    waited = now - registration.sent_at
+    if not registration.decoy:
+        # The worker never took it (the broker was down): after a minute, the person asks again.
+        lost = waited >= timedelta(seconds=settings.DAMANE_SMS_MIN_INTERVAL_SECONDS)
+        return SmsMessage.Status.FAILED if lost else SmsMessage.Status.QUEUED
+    if waited < timedelta(seconds=DECOY_QUEUED_SECONDS):
         return SmsMessage.Status.QUEUED
     return SmsMessage.Status.SENT
 
