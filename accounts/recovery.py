@@ -177,7 +177,8 @@ def recovery_complete(*, request_id: int, code: str, new_password: str, ip_addre
         )
         right = constant_time_compare(expected, candidate.code_hmac if candidate else "")
         error = CodeLocked(retry_after=locked_for) if locked_for else code_state_error(request, now)
-        if error is None and right and candidate.expires_at > now and candidate.tries < max_tries:
+        usable = right and candidate.expires_at > now and candidate.tries < max_tries and request.user.is_active
+        if error is None and usable:
             user = request.user
             try:
                 password_validation.validate_password(new_password, user)
