@@ -3,6 +3,18 @@
 from django.db import migrations, models
 
 
+def open_registrations_keep_their_code(apps, schema_editor):
+    """Registrations open at deploy time: their code went when their last code row was made."""
+    from django.db.models import Max
+    from django.utils import timezone
+
+    Registration = apps.get_model("accounts", "Registration")
+    open_ones = Registration.objects.filter(completed_at=None, expires_at__gt=timezone.now())
+    for registration in open_ones.annotate(last_code=Max("codes__created_at")):
+        registration.sent_at = registration.last_code
+        registration.save(update_fields=["sent_at"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -25,4 +37,5 @@ class Migration(migrations.Migration):
             name='tries',
             field=models.PositiveSmallIntegerField(default=0, verbose_name='wrong tries on this code'),
         ),
+        migrations.RunPython(open_registrations_keep_their_code, migrations.RunPython.noop),
     ]
