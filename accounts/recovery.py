@@ -7,9 +7,8 @@ one (SECURITY.md 6): the same pages, messages, queries and time.
 
 Everything a stranger can see comes from one ``RecoveryRequest`` row per pair,
 which exists for made-up pairs too: when a code "goes" (at most one a minute per
-pair), how many wrong tries it has had, whether it was used or has expired. The
-account's own failure counter (or, for a made-up pair, the pair's) locks code
-entry after 10 wrong codes. The real ``OneTimeCode`` is only read to accept a
+pair), how many wrong tries it has had, whether it was used or has expired. A
+failure counter per pair locks code entry after 10 wrong codes. The real ``OneTimeCode`` is only read to accept a
 right code; the SMS itself is sent by a worker (``send_recovery_code``), so the
 request does the same work whether or not the pair names an account.
 
@@ -72,9 +71,13 @@ def pair_key(cnss_number: str, cin: str) -> str:
 
 
 def counter_key(request: RecoveryRequest) -> str:
-    """Wrong codes count per account (shared with its other codes), or per pair when it names none."""
-    if request.user_id is not None:
-        return codes.account_key(request.user_id)
+    """Wrong recovery codes count per pair, whether or not it names an account.
+
+    Not on the account's counter (``otp:user:<id>``): a stranger can add to that one
+    through the activation page of a decoy registration, and a lock coming sooner
+    would tell that the pair has an account. A pair names at most one account, so
+    this is still 10 wrong codes per account in 10 minutes (SECURITY.md 3).
+    """
     return f"otp:recovery:{request.key}"
 
 

@@ -235,3 +235,25 @@ def test_the_pair_is_never_stored(client, amina_account):
     keys = list(RecoveryRequest.objects.values_list("key", flat=True))
     assert len(keys) == 2
     assert not any("100234561" in key or "BE123456" in key.upper() or "XX999999" in key.upper() for key in keys)
+
+
+def test_wrong_activation_codes_on_a_decoy_registration_do_not_bring_the_recovery_lock_sooner(client, amina_account):
+    """The account's code counter can be fed through a decoy registration: recovery counts per pair instead."""
+    from tests.accounts.accounts_testkit import register
+
+    stranger = type(client)(headers={"accept-language": "en"})
+    with freeze_time(timezone.now()) as frozen:
+        frozen.tick(61)
+        register(stranger, amina_account.insured, email="stranger@example.ma")
+        for _attempt in range(5):
+            stranger.post("/register/activate/", {"code": "123456"})
+        real, fake = two_sessions(client, MADE_UP[0])
+        for attempt in range(1, 11):
+            if attempt == 6:
+                frozen.tick(61)
+                start(real, *REAL)
+                start(fake, *MADE_UP[0])
+            answers = [post_code(session, "123456") for session in (real, fake)]
+            assert main_text(answers[0]) == main_text(answers[1])
+            locked = "Too many wrong codes" in answers[0].content.decode()
+            assert locked == (attempt == 10), attempt
