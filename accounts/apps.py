@@ -10,6 +10,8 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from accounts import (
             checks,  # noqa: F401  (registers the deploy check)
+            recovery,  # noqa: F401  (registers its task, in the web and the worker)
+            registration,  # noqa: F401  (registers its task, in the web and the worker)
             tasks,
         )
         from damane.background import register_outbox

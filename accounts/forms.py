@@ -200,11 +200,18 @@ class InsuredPasswordResetForm(PasswordResetForm):
         return (user for user in super().get_users(email) if user.insured_id is not None and not user.is_staff)
 
     def save(self, *args, **kwargs):
-        """Queue the link for a worker, which makes it: the answer takes the same time for any address."""
+        """Queue the link for a worker, which makes it; an address without an account gets a notice instead."""
         from accounts.notifications import send_notice
 
-        for user in self.get_users(self.cleaned_data["email"]):
+        email = self.cleaned_data["email"]
+        users = list(self.get_users(email))
+        for user in users:
             send_notice(to=user.email, template="password_reset", language=user.language, user=user)
+        if not users:
+            # The typed address hears that no account uses it: the same work, the
+            # same page and the same time as for an account, and a way forward for
+            # the person who opened theirs with another address.
+            send_notice(to=email, template="password_reset_unknown")
 
 
 class ResetSetPasswordForm(PlainNewPasswordMixin, SetPasswordForm):
@@ -213,17 +220,24 @@ class ResetSetPasswordForm(PlainNewPasswordMixin, SetPasswordForm):
 
 
 class RecoveryCodeForm(ActivationForm):
+    """The code and the new password.
+
+    Here the password meets only the rules that hold for any account (length,
+    common passwords, digits only): checking it against the account (too close to
+    the CNSS number or e-mail) would tell a stranger that the pair has one. That
+    check comes after the code is right (``accounts.recovery.recovery_complete``).
+    """
+
     new_password = _password_field(
         _("New password"), help_text=_("At least 12 characters. A phrase of several words is easy to remember.")
     )
 
-    def __init__(self, *args, user=None, **kwargs):
-        self.user = user
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["code"].widget.attrs.pop("autofocus", None)
 
     @sensitive_variables("password")
     def clean_new_password(self):
         password = self.cleaned_data["new_password"]
-        password_validation.validate_password(password, self.user)
+        password_validation.validate_password(password, None)
         return password

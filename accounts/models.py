@@ -71,6 +71,13 @@ class Registration(models.Model):
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"))
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # What a stranger can see, kept alike for every registration of a matching pair
+    # (docs/accounts.md): a decoy (the account is active or disabled, or the e-mail
+    # is taken) is never sent a code and can never be activated, but walks the same
+    # states: when its code "went", how many wrong tries it has had.
+    decoy = models.BooleanField(_("decoy"), default=False)
+    sent_at = models.DateTimeField(_("code sent at"), null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(_("wrong tries on this code"), default=0)
 
     class Meta:
         verbose_name = _("registration")
@@ -224,3 +231,32 @@ class Throttle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failures}"
+
+
+class RecoveryRequest(models.Model):
+    """What a stranger can see of SMS recovery for one CNSS number / CIN pair (docs/accounts.md).
+
+    One row per pair that was ever typed on the recovery form, whether or not it
+    names an account: ``key`` is an HMAC of the pair, never the numbers. Every
+    answer that does not take the right code (the 60-second spacing, "not valid",
+    "too many wrong tries for this code", "expired") comes from this row alone, so
+    a made-up pair walks exactly the states of a real one. ``user`` is the
+    account the pair names (None for a made-up pair); only the worker that sends
+    the SMS and the check of a right code read it.
+    """
+
+    key = models.CharField(_("pair key"), max_length=64, unique=True)
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, null=True, blank=True, related_name="recovery_requests"
+    )
+    sent_at = models.DateTimeField(_("code sent at"), null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(_("wrong tries on this code"), default=0)
+    used_at = models.DateTimeField(_("code used at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("recovery request")
+        verbose_name_plural = _("recovery requests")
+
+    def __str__(self) -> str:
+        return f"recovery {self.key[:8]}…"

@@ -17,20 +17,33 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from accounts import codes, throttles
-from accounts.errors import AccountError, EmailTaken, LoginFailed, LoginLocked, RegistrationExpired
+from accounts import registration as registration_tasks
+from accounts.errors import (
+    AccountError,
+    CodeInvalid,
+    CodeLocked,
+    CodeTriesExhausted,
+    EmailTaken,
+    LoginFailed,
+    LoginLocked,
+    RegistrationExpired,
+    SendRefused,
+)
 from accounts.models import OneTimeCode, Registration, User
 from accounts.notifications import send_notice
 from accounts.sms import mask_phone
 from audit.services import audit_record
+from damane.background import enqueue
 from registry.models import Insured
 from registry.validators import normalize_cin, normalize_cnss_number
 
 ACTIVATION = OneTimeCode.Purpose.ACTIVATION
-RECOVERY = OneTimeCode.Purpose.RECOVERY
 
 
 # --- Registration -------------------------------------------------------------
@@ -77,82 +90,112 @@ def registration_start(
 
     now = timezone.now()
     masked = mask_phone(insured.phone)
-    send_error = None
-    # Every path from here does the same slow work, hashing the password and
-    # queueing one message for a worker, so the time the answer takes never
+    # Every path from here does the same work: hashing the password, one
+    # registration row, one task for a worker. The worker sends the SMS, or the
+    # owner's e-mail for a decoy, so neither the answer nor the time it takes
     # tells whether the account or the e-mail address exists.
     password_hash = make_password(password)
-    notice_context = {"cnss_number_masked": mask_cnss_number(insured.cnss_number)}
+    send_error = None
     with transaction.atomic():
-        user, _created = User.objects.get_or_create(
-            insured=insured,
-            defaults={"username": insured.cnss_number, "is_active": False, "password": make_password(None)},
+        # One statement whether or not the account row exists yet.
+        User.objects.bulk_create(
+            [User(username=insured.cnss_number, insured=insured, is_active=False, password=make_password(None))],
+            ignore_conflicts=True,
         )
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = User.objects.select_for_update().get(insured=insured)
         email_owner = User.objects.filter(email__iexact=email).exclude(pk=user.pk).first() if email else None
-        if user.activated_at is not None or user.is_active:
-            # Activated (or created active by the agency): never re-registered.
-            # A disabled account gets the same answer and no e-mail.
-            if user.is_active:
-                send_notice(
-                    to=user.email,
-                    template="registration_existing",
-                    context=notice_context,
-                    language=user.language or language,
-                    user=user,
-                )
-            result = RegistrationResult(DECOY, insured=insured, phone_masked=masked)
-        elif email_owner is not None:
-            send_notice(
-                to=email_owner.email,
-                template="registration_email_taken",
-                context=notice_context,
-                language=email_owner.language or language,
-                user=email_owner,
-            )
-            result = RegistrationResult(DECOY, insured=insured, phone_masked=masked)
+        # Activated, created active by the agency, or disabled: never re-registered.
+        decoy = user.activated_at is not None or user.is_active or email_owner is not None
+        registration = Registration(
+            user=user,
+            email=email,
+            password=password_hash,
+            language=language,
+            ip_address=ip_address,
+            expires_at=now + timedelta(seconds=settings.DAMANE_REGISTRATION_TTL_SECONDS),
+            decoy=decoy,
+        )
+        wait = registration_tasks.last_code_wait(user.pk, now)
+        if wait:
+            send_error = SendRefused(retry_after=wait)
         else:
-            registration = Registration.objects.create(
-                user=user,
-                email=email,
-                password=password_hash,
-                language=language,
-                ip_address=ip_address,
-                expires_at=now + timedelta(seconds=settings.DAMANE_REGISTRATION_TTL_SECONDS),
-            )
-            code_or_error = codes.code_send_in_transaction(
-                user=user, purpose=ACTIVATION, phone=insured.phone, registration=registration
-            )
-            if isinstance(code_or_error, AccountError):
-                send_error = code_or_error
-            result = RegistrationResult(
-                STARTED, registration=registration, insured=insured, phone_masked=masked, send_error=send_error
-            )
-    return result
+            registration.sent_at = now
+        registration.save()
+        # Even when the code must wait: a decoy's owner is told at once, and the work is the same.
+        enqueue(registration_tasks.send_registration_code, registration.pk, True)
+    return RegistrationResult(
+        DECOY if decoy else STARTED,
+        registration=registration,
+        insured=insured,
+        phone_masked=masked,
+        send_error=send_error,
+    )
 
 
-def registration_resend(*, registration: Registration) -> OneTimeCode:
-    """A new activation code for a registration that is still open."""
-    if registration.completed_at or registration.expires_at <= timezone.now():
-        raise RegistrationExpired()
-    insured = registration.user.insured
-    return codes.code_send(user=registration.user, purpose=ACTIVATION, phone=insured.phone, registration=registration)
+def registration_resend(*, registration: Registration) -> Registration:
+    """A new activation code for a registration that is still open (a decoy's is only pretended).
+
+    Raises ``RegistrationExpired``, or ``SendRefused`` within a minute of the last code.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        registration = Registration.objects.select_for_update().get(pk=registration.pk)
+        if registration.completed_at or registration.expires_at <= now:
+            raise RegistrationExpired()
+        wait = registration_tasks.resend_wait(registration, now)
+        if wait:
+            error = SendRefused(retry_after=wait)
+        else:
+            error = None
+            registration.sent_at = now
+            registration.tries = 0
+            registration.save(update_fields=["sent_at", "tries"])
+            enqueue(registration_tasks.send_registration_code, registration.pk, False)
+    if error is not None:
+        raise error
+    return registration
 
 
 def registration_activate(*, registration: Registration, code: str, ip_address: str | None = None) -> User:
-    """Check the activation code and, if right, activate the account with this registration's e-mail and password."""
+    """Check the activation code and, if right, activate the account with this registration's e-mail and password.
+
+    Every answer but success comes from the registration row and the account's
+    failure counter, so a decoy answers exactly as a real registration; only a
+    right code reads the real one (which a decoy never has).
+    """
     now = timezone.now()
+    max_tries = settings.DAMANE_OTP_MAX_TRIES_PER_CODE
     error = None
     with transaction.atomic():
         registration = Registration.objects.select_for_update().get(pk=registration.pk)
         if registration.completed_at or registration.expires_at <= now:
             raise RegistrationExpired()
-        outcome = codes.code_check_in_transaction(
-            user=registration.user, purpose=ACTIVATION, code=code, registration=registration
+        counter = throttles.locked_row(codes.account_key(registration.user_id))
+        locked_for = throttles.seconds_locked(counter, now)
+        live = OneTimeCode.objects.filter(
+            user_id=registration.user_id,
+            purpose=ACTIVATION,
+            registration=registration,
+            used_at=None,
+            invalidated_at=None,
+        ).exclude(code_hmac="")
+        candidate = live.select_for_update().order_by("-created_at").first()
+        expected = codes.code_hmac(
+            user_id=registration.user_id, purpose=ACTIVATION, registration_id=registration.pk, code=(code or "").strip()
         )
-        if isinstance(outcome, AccountError):
-            error = outcome
-        else:
+        right = constant_time_compare(expected, candidate.code_hmac if candidate else "")
+        error = (
+            CodeLocked(retry_after=locked_for) if locked_for else registration_tasks.code_state_error(registration, now)
+        )
+        if (
+            error is None
+            and right
+            and not registration.decoy
+            and candidate.expires_at > now
+            and candidate.tries < max_tries
+        ):
+            candidate.used_at = now
+            candidate.save(update_fields=["used_at"])
             user = User.objects.select_for_update().get(pk=registration.user_id)
             if user.activated_at is not None:
                 error = RegistrationExpired()
@@ -161,37 +204,53 @@ def registration_activate(*, registration: Registration, code: str, ip_address: 
                     _("This e-mail address is now used by another account. Register again with another address.")
                 )
             else:
-                user.email = registration.email
-                user.password = registration.password
-                user.language = registration.language
-                user.is_active = True
-                user.activated_at = now
-                try:
-                    # The unique e-mail constraint is the last word when two
-                    # activations race for one address.
-                    with transaction.atomic():
-                        user.save(update_fields=["email", "password", "language", "is_active", "activated_at"])
-                except IntegrityError:
-                    raise EmailTaken() from None
-                registration.completed_at = now
-                registration.save(update_fields=["completed_at"])
-                # Other open registrations for this account end here, with their codes.
-                Registration.objects.filter(user=user, completed_at=None).exclude(pk=registration.pk).update(
-                    expires_at=now
-                )
-                OneTimeCode.objects.filter(user=user, purpose=ACTIVATION, used_at=None, invalidated_at=None).update(
-                    invalidated_at=now
-                )
-                audit_record(
-                    action="accounts.user.activated",
-                    obj=user,
-                    actor=user,
-                    insured=user.insured,
-                    after={"email": user.email},
-                    ip_address=ip_address,
-                )
-    if error is not None:
-        raise error
+                return _activate(user, registration, now=now, ip_address=ip_address)
+        else:
+            if error is None:
+                registration.tries += 1
+                registration.save(update_fields=["tries"])
+                # The real code counts its own tries too (SECURITY.md 3); a decoy has none.
+                live.update(tries=F("tries") + 1)
+                error = CodeTriesExhausted() if registration.tries >= max_tries else CodeInvalid()
+            locked_now = throttles.record_failure(
+                counter,
+                now=now,
+                limit=settings.DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT,
+                window=settings.DAMANE_OTP_FAILURE_WINDOW_SECONDS,
+                lock=settings.DAMANE_OTP_LOCK_SECONDS,
+            )
+            if locked_now and not locked_for:
+                error = CodeLocked(retry_after=locked_now)
+    raise error
+
+
+def _activate(user: User, registration: Registration, *, now, ip_address) -> User:
+    user.email = registration.email
+    user.password = registration.password
+    user.language = registration.language
+    user.is_active = True
+    user.activated_at = now
+    try:
+        # The unique e-mail constraint is the last word when two activations race for one address.
+        with transaction.atomic():
+            user.save(update_fields=["email", "password", "language", "is_active", "activated_at"])
+    except IntegrityError:
+        raise EmailTaken() from None
+    registration.completed_at = now
+    registration.save(update_fields=["completed_at"])
+    # Other open registrations for this account end here, with their codes.
+    Registration.objects.filter(user=user, completed_at=None).exclude(pk=registration.pk).update(expires_at=now)
+    OneTimeCode.objects.filter(user=user, purpose=ACTIVATION, used_at=None, invalidated_at=None).update(
+        invalidated_at=now
+    )
+    audit_record(
+        action="accounts.user.activated",
+        obj=user,
+        actor=user,
+        insured=user.insured,
+        after={"email": user.email},
+        ip_address=ip_address,
+    )
     return user
 
 
@@ -314,45 +373,4 @@ def password_change(*, user: User, new_password: str, ip_address: str | None = N
         # A new password is the way out of a login lock.
         login_unlock(user=user)
         send_notice(to=user.email, template="password_changed", language=user.language, user=user)
-    return user
-
-
-# --- Account recovery by SMS, for workers without access to their e-mail -------
-
-
-def recovery_account(*, cnss_number: str, cin: str) -> User | None:
-    """The activated, active insured account of this CNSS number / CIN pair that has a declared phone, or None."""
-    cnss_number = normalize_cnss_number(cnss_number)
-    cin = normalize_cin(cin)
-    if not cin:
-        return None
-    return (
-        User.objects.select_related("insured")
-        .filter(
-            insured__cnss_number=cnss_number,
-            insured__cin=cin,
-            is_active=True,
-            is_staff=False,
-            activated_at__isnull=False,
-        )
-        .exclude(insured__phone="")
-        .first()
-    )
-
-
-def recovery_start(*, user: User) -> OneTimeCode:
-    """Send a recovery code to the phone the employer declared, through the activation's code path and limits.
-
-    Raises ``SendRefused`` or ``SmsNotSent`` like ``codes.code_send``.
-    """
-    return codes.code_send(user=user, purpose=RECOVERY, phone=user.insured.phone)
-
-
-def recovery_complete(*, user: User, code: str, new_password: str, ip_address: str | None = None) -> User:
-    """Check the recovery code (counted like an activation code), then set the new password and tell the owner."""
-    codes.code_verify(user=user, purpose=RECOVERY, code=code)
-    user = password_change(user=user, new_password=new_password, ip_address=ip_address)
-    audit_record(
-        action="accounts.user.recovered_by_sms", obj=user, actor=user, insured=user.insured, ip_address=ip_address
-    )
     return user

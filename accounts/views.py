@@ -1,6 +1,3 @@
-import contextlib
-import math
-import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -20,9 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import codes, services
-from accounts.codes import code_status
-from accounts.errors import AccountError, CodeInvalid, CodeTriesExhausted, SendRefused
+from accounts import recovery, services
+from accounts import registration as registration_pages
+from accounts.errors import AccountError
 from accounts.forms import (
     ActivationForm,
     EmailChangeForm,
@@ -35,7 +32,7 @@ from accounts.forms import (
     ResetSetPasswordForm,
 )
 from accounts.middleware import mark_login
-from accounts.models import Registration, SmsMessage, User
+from accounts.models import Registration
 from damane.access import client_ip, insured_required
 from damane.ratelimit import hit, peek, ratelimit, ratelimited_response
 from declarations.models import DeclarationLine
@@ -103,12 +100,9 @@ def register(request):
             return render(request, "accounts/register_outdated_cin.html")
         if result.outcome == services.NO_PHONE:
             return render(request, "accounts/register_no_phone.html")
-        request.session[SESSION_ACTIVATION] = {
-            "registration": result.registration.pk if result.registration else None,
-            "phone": result.phone_masked,
-            "decoy_sent_at": time.time() if result.registration is None else None,
-            "decoy_tries": 0,
-        }
+        # A decoy (the account exists, or the e-mail is taken) has a registration
+        # too: the session and every page after it are alike (docs/accounts.md).
+        request.session[SESSION_ACTIVATION] = {"registration": result.registration.pk, "phone": result.phone_masked}
         if result.send_error is not None:
             messages.warning(request, str(result.send_error))
         return redirect("accounts:activate")
@@ -120,9 +114,9 @@ def _activation_state(request):
 
 
 def _open_registration(state):
-    if not state or not state.get("registration"):
+    if not isinstance(state, dict) or not isinstance(state.get("registration"), int):
         return None
-    return Registration.objects.select_related("user__insured").filter(pk=state["registration"]).first()
+    return Registration.objects.filter(pk=state["registration"]).first()
 
 
 @never_cache
@@ -130,89 +124,50 @@ def _open_registration(state):
 @require_http_methods(["GET", "POST"])
 def activate(request):
     state = _activation_state(request)
-    if not state:
+    registration = _open_registration(state)
+    if registration is None:
+        request.session.pop(SESSION_ACTIVATION, None)
         messages.info(request, _("Start by registering: the activation code is sent at the end of registration."))
         return redirect("accounts:register")
     form = ActivationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        registration = _open_registration(state)
-        if registration is None:
-            # Nothing was sent (see services.DECOY): answer as a wrong code would.
-            state["decoy_tries"] = state.get("decoy_tries", 0) + 1
-            request.session.modified = True
-            error = CodeTriesExhausted() if state["decoy_tries"] >= settings.DAMANE_OTP_MAX_TRIES_PER_CODE else None
-            form.add_error("code", str(error or CodeInvalid()))
+        try:
+            user = services.registration_activate(
+                registration=registration, code=form.cleaned_data["code"], ip_address=client_ip(request) or None
+            )
+        except AccountError as exc:
+            form.add_error("code", str(exc))
         else:
-            try:
-                user = services.registration_activate(
-                    registration=registration, code=form.cleaned_data["code"], ip_address=client_ip(request) or None
-                )
-            except AccountError as exc:
-                form.add_error("code", str(exc))
-            else:
-                request.session.pop(SESSION_ACTIVATION, None)
-                auth_login(request, user, backend=INSURED_BACKEND)
-                mark_login(request)
-                messages.success(request, _("Your account is active. Welcome to Damane."))
-                return redirect("accounts:dashboard")
+            request.session.pop(SESSION_ACTIVATION, None)
+            auth_login(request, user, backend=INSURED_BACKEND)
+            mark_login(request)
+            messages.success(request, _("Your account is active. Welcome to Damane."))
+            return redirect("accounts:dashboard")
+    now = timezone.now()
     context = {
         "form": form,
         "phone_masked": state["phone"],
-        "sms_status": _sms_status(state),
-        "resend_wait": _resend_wait(state),
+        "sms_status": registration_pages.sms_status(registration, now),
+        "resend_wait": registration_pages.resend_wait(registration, now),
     }
     return render(request, "accounts/activate.html", context)
-
-
-# A decoy registration shows the SMS as on its way this long, as a real one does
-# until a worker has sent it.
-DECOY_QUEUED_SECONDS = 2
-
-
-def _sms_status(state) -> str:
-    """queued, sent or failed: where the last activation SMS is (accounts.codes.code_status)."""
-    registration = _open_registration(state)
-    if registration is None:
-        queued = time.time() - (state.get("decoy_sent_at") or 0) < DECOY_QUEUED_SECONDS
-        return SmsMessage.Status.QUEUED if queued else SmsMessage.Status.SENT
-    latest = registration.codes.select_related("sms").order_by("-pk").first()
-    return code_status(latest)
-
-
-def _resend_wait(state) -> int:
-    """Seconds before "send a new code" can work, for the countdown (0: now)."""
-    registration = _open_registration(state)
-    if registration is None:
-        sent_at = state.get("decoy_sent_at") or 0
-        return max(0, int(sent_at) + settings.DAMANE_SMS_MIN_INTERVAL_SECONDS - int(time.time()))
-    next_at = codes.next_send_at(registration.user.insured.phone)
-    return max(0, math.ceil((next_at - timezone.now()).total_seconds())) if next_at else 0
 
 
 @never_cache
 @account_ratelimit
 @require_POST
 def resend(request):
-    state = _activation_state(request)
-    if not state:
-        return redirect("accounts:register")
-    registration = _open_registration(state)
+    registration = _open_registration(_activation_state(request))
     if registration is None:
-        wait = int(state.get("decoy_sent_at") or 0) + settings.DAMANE_SMS_MIN_INTERVAL_SECONDS - int(time.time())
-        if wait > 0:
-            messages.warning(request, str(SendRefused(retry_after=wait)))
-        else:
-            state["decoy_sent_at"] = time.time()
-            state["decoy_tries"] = 0
-            request.session.modified = True
-            messages.success(request, _("A new code was sent to %(phone)s.") % {"phone": state["phone"]})
-        return redirect("accounts:activate")
+        return redirect("accounts:register")
     try:
         services.registration_resend(registration=registration)
     except AccountError as exc:
         messages.warning(request, str(exc))
     else:
-        messages.success(request, _("A new code was sent to %(phone)s.") % {"phone": state["phone"]})
+        messages.success(
+            request, _("A new code was sent to %(phone)s.") % {"phone": request.session[SESSION_ACTIVATION]["phone"]}
+        )
     return redirect("accounts:activate")
 
 
@@ -349,15 +304,13 @@ def recovery_start(request):
     """CNSS number and CIN; a code goes to the employer-declared phone. One answer whether or not they match."""
     form = RecoveryStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.recovery_account(cnss_number=form.cleaned_data["cnss_number"], cin=form.cleaned_data["cin"])
-        state = {"user": user.pk if user else None, "sent_at": time.time(), "tries": 0}
-        if user is not None:
-            # A refused or failed send says nothing here: a different page for a
-            # known pair would tell a stranger that the pair has an account. The
-            # outbox keeps the failure; the next page's countdown says when to retry.
-            with contextlib.suppress(AccountError):
-                services.recovery_start(user=user)
-        request.session[SESSION_RECOVERY] = state
+        # A refused or failed send says nothing here: a different page for a
+        # known pair would tell a stranger that the pair has an account. The
+        # worker sends the SMS; the next page's countdown says when to start again.
+        recovery_request = recovery.recovery_request(
+            cnss_number=form.cleaned_data["cnss_number"], cin=form.cleaned_data["cin"]
+        )
+        request.session[SESSION_RECOVERY] = {"request": recovery_request.pk}
         return redirect("accounts:recovery_code")
     return render(request, "accounts/recovery_start.html", {"form": form})
 
@@ -368,32 +321,26 @@ def recovery_start(request):
 @require_http_methods(["GET", "POST"])
 def recovery_code(request):
     state = request.session.get(SESSION_RECOVERY)
-    if not state:
+    if not isinstance(state, dict) or not isinstance(state.get("request"), int):
         return redirect("accounts:recovery_start")
-    user = User.objects.select_related("insured").filter(pk=state["user"]).first() if state.get("user") else None
-    form = RecoveryCodeForm(request.POST or None, user=user)
+    form = RecoveryCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if user is None:
-            # Nothing was sent: answer as a wrong code would, and die after as many tries.
-            state["tries"] = state.get("tries", 0) + 1
-            request.session.modified = True
-            exhausted = state["tries"] >= settings.DAMANE_OTP_MAX_TRIES_PER_CODE
-            form.add_error("code", str(CodeTriesExhausted() if exhausted else CodeInvalid()))
+        try:
+            recovery.recovery_complete(
+                request_id=state["request"],
+                code=form.cleaned_data["code"],
+                new_password=form.cleaned_data["new_password"],
+                ip_address=client_ip(request) or None,
+            )
+        except recovery.PasswordRefused as exc:
+            form.add_error("new_password", exc.error)
+        except AccountError as exc:
+            form.add_error("code", str(exc))
         else:
-            try:
-                services.recovery_complete(
-                    user=user,
-                    code=form.cleaned_data["code"],
-                    new_password=form.cleaned_data["new_password"],
-                    ip_address=client_ip(request) or None,
-                )
-            except AccountError as exc:
-                form.add_error("code", str(exc))
-            else:
-                request.session.pop(SESSION_RECOVERY, None)
-                messages.success(request, _("Your new password is saved. Log in with it now."))
-                return redirect("accounts:login")
-    wait = max(0, int(state.get("sent_at") or 0) + settings.DAMANE_SMS_MIN_INTERVAL_SECONDS - int(time.time()))
+            request.session.pop(SESSION_RECOVERY, None)
+            messages.success(request, _("Your new password is saved. Log in with it now."))
+            return redirect("accounts:login")
+    wait = recovery.resend_wait(recovery.recovery_request_for(state["request"]), timezone.now())
     return render(request, "accounts/recovery_code.html", {"form": form, "resend_wait": wait})
 
 

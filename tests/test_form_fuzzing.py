@@ -83,8 +83,8 @@ def post_and_check(client, url, data, *, files=None):
     if response.status_code != 302:
         # A refusal (the form again, 400, 403, 404, 429) writes nothing.
         assert not changed, f"{url} refused {data!r} but wrote to {sorted(changed)}"
-    elif changed - {"audit.AuditEntry", "accounts.SmsMessage", "accounts.OneTimeCode"}:
-        # Every write that matters is audited (the SMS outbox and codes are their own record).
+    elif changed - {"audit.AuditEntry", "accounts.SmsMessage", "accounts.OneTimeCode", "accounts.OutboundEmail"}:
+        # Every write that matters is audited (the SMS and e-mail outboxes and codes are their own record).
         assert "audit.AuditEntry" in changed or changed <= {"accounts.Registration", "accounts.User"}, (
             f"{url} wrote {sorted(changed)} without an audit entry"
         )

@@ -98,3 +98,162 @@ def test_sends_share_the_activation_limits_of_the_phone_number(client, amina_acc
 def test_the_login_and_reset_pages_lead_to_recovery_by_sms(client):
     assert 'href="/password-reset/sms/"' in client.get("/login/").content.decode()
     assert 'href="/password-reset/sms/"' in client.get("/password-reset/").content.decode()
+
+
+# --- A stranger learns nothing from the code page (issue 19, items 1 and 2) -----------------
+
+REAL = ("100234561", "BE123456")
+MADE_UP = [("100234561", "XX999999"), ("199999995", "ZZ123456")]
+
+
+def error_of(response):
+    """The messages tied to the form's fields, in page order."""
+    found = re.findall(r'<p class="error-message"[^>]*>(.*?)</p>', response.content.decode(), re.S)
+    return [re.sub(r"<[^>]+>", "", text).replace("Error:", "").strip() for text in found]
+
+
+def two_sessions(client, made_up):
+    other = type(client)(headers={"accept-language": "en"})
+    start(client, *REAL)
+    start(other, *made_up)
+    return client, other
+
+
+def post_code(client, code, password=NEW_PASSWORD):
+    return client.post("/password-reset/sms/code/", {"code": code, "new_password": password})
+
+
+def wrong_code():
+    return f"{(int(last_code()) + 1) % 1_000_000:06d}"
+
+
+@pytest.mark.parametrize("made_up", MADE_UP)
+def test_a_password_like_the_account_gets_the_same_answer_as_for_a_made_up_pair(client, amina_account, made_up):
+    with freeze_time(timezone.now()):
+        real, fake = two_sessions(client, made_up)
+        wrong = wrong_code()
+        for password in (amina_account.username + "abc", amina_account.email, "BE123456 et encore"):
+            answers = [post_code(session, wrong, password) for session in (real, fake)]
+            assert main_text(answers[0]) == main_text(answers[1])
+            assert "This code is not valid." in answers[0].content.decode()
+            assert "looks too much like" not in answers[0].content.decode()
+    amina_account.refresh_from_db()
+    assert not amina_account.check_password(amina_account.email)
+
+
+@pytest.mark.parametrize("made_up", MADE_UP)
+def test_eleven_wrong_codes_walk_the_same_states_for_a_real_and_a_made_up_pair(client, amina_account, made_up):
+    with freeze_time(timezone.now()) as frozen:
+        real, fake = two_sessions(client, made_up)
+        wrong = wrong_code()
+        seen = {"real": [], "fake": []}
+        for attempt in range(1, 12):
+            if attempt == 6:
+                # A new code for both (the first is dead after 5 tries); the account count goes on.
+                frozen.tick(61)
+                start(real, *REAL)
+                start(fake, *made_up)
+                wrong = wrong_code()
+            for name, session in (("real", real), ("fake", fake)):
+                response = post_code(session, wrong, amina_account.username + "abc")
+                assert response.status_code == 200
+                seen[name].append((main_text(response), error_of(response)))
+        assert [text for text, _ in seen["real"]] == [text for text, _ in seen["fake"]]
+        messages = [errors for _, errors in seen["real"]]
+    assert all("This code is not valid." in m[0] for m in messages[:4] + messages[5:9])
+    assert "Too many wrong tries for this code." in messages[4][0]
+    assert all("Too many wrong codes" in m[0] for m in messages[9:])
+    assert len(sms.outbox) == 2
+    # Locked, the right code is refused too, and the password's closeness to the account is never told.
+    right = post_code(real, last_code(), amina_account.username + "abc").content.decode()
+    assert "Too many wrong codes" in right and "looks too much like" not in right
+
+
+@pytest.mark.parametrize("made_up", MADE_UP)
+def test_a_refused_sms_looks_like_a_sent_one(client, amina_account, made_up):
+    # The phone had an SMS a moment ago (its activation): the recovery SMS is refused.
+    SmsMessage.objects.update(created_at=timezone.now() - timedelta(seconds=20))
+    with freeze_time(timezone.now()):
+        real, fake = two_sessions(client, made_up)
+        assert sms.outbox == []
+        pages = [session.get("/password-reset/sms/code/") for session in (real, fake)]
+        assert main_text(pages[0]) == main_text(pages[1])
+        for _attempt in range(6):
+            answers = [post_code(session, "123456") for session in (real, fake)]
+            assert main_text(answers[0]) == main_text(answers[1])
+        assert "Too many wrong tries for this code." in answers[0].content.decode()
+        assert "expired" not in answers[0].content.decode()
+
+
+def test_starting_again_within_a_minute_keeps_the_code_and_its_tries_for_any_pair(client, amina_account):
+    with freeze_time(timezone.now()) as frozen:
+        real, fake = two_sessions(client, MADE_UP[0])
+        wrong = wrong_code()
+        for session in (real, fake):
+            for _attempt in range(4):
+                post_code(session, wrong)
+        frozen.tick(30)
+        start(real, *REAL)
+        start(fake, *MADE_UP[0])
+        answers = [post_code(session, wrong) for session in (real, fake)]
+        assert main_text(answers[0]) == main_text(answers[1])
+        assert "Too many wrong tries for this code." in answers[0].content.decode()
+        assert 'data-countdown="30"' in answers[0].content.decode()
+    assert len(sms.outbox) == 1
+
+
+def test_a_right_code_with_a_password_like_the_account_keeps_the_code(client, amina_account):
+    start(client, *REAL)
+    code = last_code()
+    page = post_code(client, code, amina_account.username + "abc").content.decode()
+    assert 'href="#id_new_password"' in page and "looks too much like your CNSS number" in page
+    assert OneTimeCode.objects.get(purpose="recovery").used_at is None
+    amina_account.refresh_from_db()
+    assert not amina_account.check_password(amina_account.username + "abc")
+    response = post_code(client, code)
+    assert response.status_code == 302 and response["Location"] == "/login/"
+    amina_account.refresh_from_db()
+    assert amina_account.check_password(NEW_PASSWORD)
+
+
+def test_a_code_is_accepted_once(client, amina_account):
+    start(client, *REAL)
+    code = last_code()
+    assert post_code(client, code).status_code == 302
+    start(client, *REAL)  # within the minute: no new code
+    page = post_code(client, code, "encore un autre mot de passe").content.decode()
+    assert "This code has expired or was already used." in page
+    amina_account.refresh_from_db()
+    assert amina_account.check_password(NEW_PASSWORD)
+
+
+def test_the_pair_is_never_stored(client, amina_account):
+    from accounts.models import RecoveryRequest
+
+    start(client, *REAL)
+    start(type(client)(), *MADE_UP[0])
+    keys = list(RecoveryRequest.objects.values_list("key", flat=True))
+    assert len(keys) == 2
+    assert not any("100234561" in key or "BE123456" in key.upper() or "XX999999" in key.upper() for key in keys)
+
+
+def test_wrong_activation_codes_on_a_decoy_registration_do_not_bring_the_recovery_lock_sooner(client, amina_account):
+    """The account's code counter can be fed through a decoy registration: recovery counts per pair instead."""
+    from tests.accounts.accounts_testkit import register
+
+    stranger = type(client)(headers={"accept-language": "en"})
+    with freeze_time(timezone.now()) as frozen:
+        frozen.tick(61)
+        register(stranger, amina_account.insured, email="stranger@example.ma")
+        for _attempt in range(5):
+            stranger.post("/register/activate/", {"code": "123456"})
+        real, fake = two_sessions(client, MADE_UP[0])
+        for attempt in range(1, 11):
+            if attempt == 6:
+                frozen.tick(61)
+                start(real, *REAL)
+                start(fake, *MADE_UP[0])
+            answers = [post_code(session, "123456") for session in (real, fake)]
+            assert main_text(answers[0]) == main_text(answers[1])
+            locked = "Too many wrong codes" in answers[0].content.decode()
+            assert locked == (attempt == 10), attempt
