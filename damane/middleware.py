@@ -16,12 +16,14 @@ import time
 from urllib.parse import unquote
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import requires_csrf_token
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from damane.api import is_api_request, problem
 
 logger = logging.getLogger(__name__)
 
@@ -31,18 +33,21 @@ OUTAGE_ERRORS = (OperationalError, InterfaceError)
 CACHE_OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 
-def outage_response(exception: BaseException) -> HttpResponse | None:
+def outage_response(exception: BaseException, request=None) -> HttpResponse | None:
     """The 503 for an outage error, logged once; None for any other error."""
     if isinstance(exception, OUTAGE_ERRORS):
         logger.error("database unavailable: %s", exception)
-        return database_unavailable_response()
+        return database_unavailable_response(request=request)
     if isinstance(exception, CACHE_OUTAGE_ERRORS):
         logger.error("redis unavailable: %s", exception.__class__.__name__)
-        return database_unavailable_response(service="redis")
+        return database_unavailable_response(service="redis", request=request)
     return None
 
 
-def database_unavailable_response(service: str = "database") -> HttpResponse:
+def database_unavailable_response(service: str = "database", request=None) -> HttpResponse:
+    if request is not None and is_api_request(request):
+        # The API answers JSON, this one too (damane/api.py, its OpenAPI document's 503).
+        return problem(503, retry_after=30)
     response = HttpResponse(render_to_string("503.html", {"service": service}), status=503)
     response["Retry-After"] = "30"
     response["Cache-Control"] = "no-store"
@@ -57,15 +62,17 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        return outage_response(exception)
+        return outage_response(exception, request)
 
 
 @requires_csrf_token
 def server_error(request):
     exception = sys.exc_info()[1]
-    response = outage_response(exception) if exception is not None else None
+    response = outage_response(exception, request) if exception is not None else None
     if response is not None:
         return response
+    if is_api_request(request):
+        return problem(500)
     return HttpResponseServerError(render_to_string("500.html"))
 
 
@@ -116,9 +123,9 @@ class RefuseNulBytesMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.path_info or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
-            if request.path_info.startswith("/api/"):
+            if is_api_request(request):
                 # The API answers JSON, errors included (its OpenAPI document says so).
-                return JsonResponse({"error": "bad_request", "detail": "NUL bytes are refused"}, status=400)
+                return problem(400, "bad_request", "NUL bytes are refused")
             return HttpResponseBadRequest(render_to_string("400.html"))
         return self.get_response(request)
 

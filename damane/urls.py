@@ -26,4 +26,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Pages get the templates, the API JSON (damane/api.py).
+handler400 = "damane.views.bad_request"
+handler403 = "damane.views.permission_denied"
+handler404 = "damane.views.page_not_found"
 handler500 = "damane.middleware.server_error"

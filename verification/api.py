@@ -7,8 +7,6 @@ all get the same answer: ``200 {"genuine": false}``; the caller learns nothing
 about which it was.
 """
 
-import json
-
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -17,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from damane.access import client_ip
+from damane.api import problem, read_json_object
 from damane.ratelimit import hit
 from integrations import api as integrator_api
 from integrations import services as integrator_services
@@ -75,28 +74,28 @@ def verify(request):
     else:
         limit = hit(f"verification:{client_ip(request)}", limit=settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE, window=60)
         if not limit.allowed:
-            response = _json({"error": "rate_limited", "retry_after": limit.retry_after}, status=429)
-            response["Retry-After"] = str(limit.retry_after)
-            return response
+            return problem(
+                429,
+                "rate_limited",
+                "more than the look-ups allowed a minute from this address; wait Retry-After seconds",
+                retry_after=limit.retry_after,
+            )
     if request.method == "POST":
-        try:
-            params = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            params = None
-        if not isinstance(params, dict):
-            return _json({"error": "invalid_body", "detail": "send a JSON object with code or token"}, status=400)
+        params, refused = read_json_object(request, detail="send a JSON object with code or token")
+        if refused:
+            return refused
     else:
         params = request.GET
     given = {name: params[name] for name in ("code", "token") if name in params}
     if not all(_is_text(value) for value in given.values()):
-        return _json({"error": "invalid_parameter", "detail": "code and token are non-empty text"}, status=400)
+        return problem(400, "invalid_parameter", "code and token are non-empty text")
     code, token = given.get("code"), given.get("token")
     if code:
         certificate = services.by_code_fast(code)
     elif token:
         certificate = services.by_token(token)
     else:
-        return _json({"error": "missing_parameter", "detail": "give code or token"}, status=400)
+        return problem(400, "missing_parameter", "give code or token")
     if certificate is None:
         return _json(NOT_GENUINE)
     if key is not None:
