@@ -103,6 +103,7 @@ def verify(request):
     return _json(certificate_json(certificate))
 
 
+@csrf_exempt  # no cookies under /api/: another method than GET answers 405, not a CSRF 403
 @require_http_methods(["GET"])
 def openapi(request):
     response = JsonResponse(OPENAPI, json_dumps_params={"ensure_ascii": False})
@@ -110,6 +111,7 @@ def openapi(request):
     return response
 
 
+@csrf_exempt  # as above
 @require_http_methods(["GET"])
 def certificate_schema(request):
     """The JSON Schema of the ``certificate.json`` file embedded in every certificate PDF (stable URL)."""

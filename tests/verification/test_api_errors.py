@@ -116,7 +116,8 @@ class Answers:
         while "$ref" in answer:
             pointer = answer["$ref"].lstrip("#")
             answer = self.registry.resolver(DOCUMENT_URI).lookup("#" + pointer).contents
-        media_type = response.get("Content-Type", "").split(";")[0]
+        # A Django test response or a requests one: both have status_code, headers and content.
+        media_type = response.headers.get("Content-Type", "").split(";")[0]
         if media_type not in answer.get("content", {}):
             return [f"{label}: Content-Type {media_type!r}, not in {list(answer.get('content', {}))}"]
         schema = {"$ref": f"{DOCUMENT_URI}#{pointer}/content/{media_type.replace('/', '~1')}/schema"}
@@ -129,7 +130,7 @@ class Answers:
             for error in Draft202012Validator(schema, registry=self.registry).iter_errors(body)
         ]
         for header in answer.get("headers", {}):
-            if header not in response:
+            if header not in response.headers:
                 errors.append(f"{label}: no {header} header")
         return errors
 
@@ -197,7 +198,8 @@ def test_every_json_endpoint_answers_hostile_bodies_with_json_from_its_document(
 ):
     settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE = 10**6
     headers = {"Authorization": f"Bearer {api_key}"} if with_key else {}
-    client = Client(raise_request_exception=False, headers=headers)
+    # CSRF checks on, as in production (the test client turns them off by default).
+    client = Client(raise_request_exception=False, enforce_csrf_checks=True, headers=headers)
     failures, statuses = [], set()
     for method, path, label, body, content_type in _calls(document, api_paths(), with_key):
         response = client.generic(method, path, body, content_type=content_type)
@@ -330,3 +332,91 @@ def test_a_403_is_logged_on_one_line_without_a_traceback_and_a_500_keeps_its_tra
     records = [json.loads(line) for line in log_lines.getvalue().splitlines()]
     errors = [r for r in records if r["logger"] == "django.request" and r.get("status_code") == 500]
     assert errors and "Traceback" in errors[-1]["exc_info"]
+
+
+# --- Through HTTP, under production settings (gunicorn, DEBUG off) ------------------------------
+
+
+@pytest.fixture
+def production_api(tmp_path, settings):
+    """The portal under gunicorn with production settings, on this test's database and a Redis it may stop."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import requests
+
+    from tests.servers import throwaway_redis
+    from tests.test_deployment import production_env
+    from tests.workers import wait_for
+
+    root = Path(__file__).resolve().parents[2]
+    database = settings.DATABASES["default"]
+    database_url = (
+        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    with throwaway_redis() as redis_server:
+        port = free_port()
+        env = production_env(
+            DJANGO_SECURE_SSL_REDIRECT="false",
+            DAMANE_VAR_DIR=str(tmp_path / "var"),
+            GUNICORN_BIND=f"127.0.0.1:{port}",
+            GUNICORN_WORKERS="1",
+            GUNICORN_THREADS="2",
+        )
+        env.update(DATABASE_URL=database_url, REDIS_URL=redis_server.url, DJANGO_ALLOWED_HOSTS="127.0.0.1")
+        log = (tmp_path / "gunicorn.log").open("wb")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "docker/gunicorn.conf.py", "damane.wsgi:application"],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+
+        def up():
+            try:
+                return requests.get(f"{base}/health/live/", timeout=5).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        try:
+            wait_for(up, timeout=90)
+            yield base, redis_server, tmp_path / "gunicorn.log"
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+            log.close()
+
+
+def test_under_production_settings_every_api_error_is_json_from_the_document(production_api, answers):
+    import requests
+
+    base, redis_server, log_path = production_api
+    nested, _ = HOSTILE_BODIES["nested arrays"]
+    huge, _ = HOSTILE_BODIES["over Django's upload limit"]
+    json_type = {"Content-Type": "application/json"}
+    calls = [
+        ("POST", "/api/v1/verify", nested, json_type, 400),
+        ("POST", "/api/v1/verify", huge, json_type, 413),
+        ("POST", "/api/v1/share", huge, {**json_type, "Authorization": "Bearer dmn_x_y"}, 413),
+        ("POST", "/api/v1/share", nested, {**json_type, "Authorization": "Bearer dmn_x_y"}, 401),
+        ("POST", "/api/v1/verify", b"code=ABCD", {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+        ("PUT", "/api/v1/verify", b"{}", json_type, 405),
+        ("POST", "/api/v1/schemas/certificate.json", b"{}", json_type, 405),
+        ("GET", "/api/v1/nothing-here", b"", {}, 404),
+        ("GET", "/api/v1/verify?code=ABCD-EFGH", b"", {}, 200),
+    ]
+    failures = []
+    for method, path, body, headers, expected in calls:
+        response = requests.request(method, base + path, data=body, headers=headers, timeout=30)
+        assert response.status_code == expected, (method, path, response.status_code, response.text[:300])
+        failures += answers.check(path.split("?")[0], method, response)
+    # Redis stops: the API's 503 is JSON too, with Retry-After.
+    redis_server.stop()
+    for method, path, body in (("GET", "/api/v1/verify?code=ABCD", b""), ("POST", "/api/v1/verify", b'{"code": "A"}')):
+        response = requests.request(method, base + path, data=body, headers=json_type, timeout=30)
+        assert response.status_code == 503, response.text[:300]
+        assert response.headers["Retry-After"] == "30"
+        failures += answers.check("/api/v1/verify", method, response)
+    assert failures == []
+    assert "Traceback" not in log_path.read_text()
