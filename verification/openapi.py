@@ -149,6 +149,18 @@ _LOOKUP = {
     "anyOf": [{"required": ["code"]}, {"required": ["token"]}],
 }
 
+# In an address (GET): printable ASCII, as a code and a QR text are, at most 1,000 characters
+# each, so that both, percent-encoded, fit the request line the server reads (gunicorn's
+# limit_request_line, 8,190 bytes: a longer line is refused before the portal sees it).
+_QUERY_TEXT = {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": "^[\\x20-\\x7e]*$"}
+_LOOKUP_QUERY = {
+    **_LOOKUP,
+    "properties": {name: {**schema, **_QUERY_TEXT} for name, schema in _LOOKUP["properties"].items()},
+    # Other parameters are ignored, but no NUL byte anywhere in an address (400 before any view).
+    "propertyNames": {"pattern": "^[^\\x00]*$"},
+    "additionalProperties": {"type": "string", "pattern": "^[^\\x00]*$"},
+}
+
 
 # An integrator's key (docs/integrators.md): optional on /verify, required on /share.
 _SECURITY_SCHEMES = {
@@ -256,7 +268,7 @@ OPENAPI = {
                         "required": True,
                         "style": "form",
                         "explode": True,
-                        "schema": _LOOKUP,
+                        "schema": _LOOKUP_QUERY,
                     }
                 ],
                 "responses": _responses(body=False),
