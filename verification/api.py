@@ -56,15 +56,15 @@ def certificate_json(certificate) -> dict:
 # What the OpenAPI document promises for code and token (verification/openapi.py): in a JSON
 # body, text without NUL; in an address, printable ASCII that fits a request line.
 MAX_PARAMETER_LENGTH = 4096
-MAX_QUERY_PARAMETER_LENGTH = 1000
+QUERY_PARAMETER_LENGTHS = {"code": 200, "token": 2400}
 
 
 def _is_text(value) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_PARAMETER_LENGTH and "\x00" not in value
 
 
-def _is_query_text(value) -> bool:
-    return 0 < len(value) <= MAX_QUERY_PARAMETER_LENGTH and value.isascii() and value.isprintable()
+def _is_query_text(name: str, value: str) -> bool:
+    return 0 < len(value) <= QUERY_PARAMETER_LENGTHS[name] and value.isascii() and value.isprintable()
 
 
 @csrf_exempt  # a public, read-only API without cookies
@@ -93,8 +93,10 @@ def verify(request):
     else:
         params = request.GET
     given = {name: params[name] for name in ("code", "token") if name in params}
-    if request.method == "GET" and not all(_is_query_text(value) for value in given.values()):
-        return problem(400, "invalid_parameter", "in the address, code and token are printable ASCII, 1 to 1000")
+    if request.method == "GET" and not all(_is_query_text(name, value) for name, value in given.items()):
+        return problem(
+            400, "invalid_parameter", "in the address, code (up to 200) and token (up to 2400) are printable ASCII"
+        )
     if not all(_is_text(value) for value in given.values()):
         return problem(400, "invalid_parameter", "code and token are non-empty text")
     code, token = given.get("code"), given.get("token")

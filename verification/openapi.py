@@ -149,13 +149,19 @@ _LOOKUP = {
     "anyOf": [{"required": ["code"]}, {"required": ["token"]}],
 }
 
-# In an address (GET): printable ASCII, as a code and a QR text are, at most 1,000 characters
-# each, so that both, percent-encoded, fit the request line the server reads (gunicorn's
-# limit_request_line, 8,190 bytes: a longer line is refused before the portal sees it).
-_QUERY_TEXT = {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": "^[\\x20-\\x7e]*$"}
+# In an address (GET): printable ASCII, as a code and a QR text are; a code of at most 200
+# characters (one has 29), a QR text of at most 2,400 (a token is at most 2,048, its address
+# about 50 more): both, even if every character is percent-encoded, fit the request line the
+# server reads (gunicorn's limit_request_line, 8,190 bytes; a longer one is refused before
+# the portal sees it). verification/api.py QUERY_PARAMETER_LENGTHS.
+_QUERY_TEXT = {"type": "string", "minLength": 1, "pattern": "^[\\x20-\\x7e]*$"}
+_QUERY_LENGTHS = {"code": 200, "token": 2400}
 _LOOKUP_QUERY = {
     **_LOOKUP,
-    "properties": {name: {**schema, **_QUERY_TEXT} for name, schema in _LOOKUP["properties"].items()},
+    "properties": {
+        name: {**schema, **_QUERY_TEXT, "maxLength": _QUERY_LENGTHS[name]}
+        for name, schema in _LOOKUP["properties"].items()
+    },
     # Other parameters are ignored, but no NUL byte anywhere in an address (400 before any view).
     "propertyNames": {"pattern": "^[^\\x00]*$"},
     "additionalProperties": {"type": "string", "pattern": "^[^\\x00]*$"},

@@ -230,6 +230,11 @@ def test_the_refusals_say_what_was_wrong(api_key):
         assert response.status_code == 405 and response.json()["error"] == "method_not_allowed"
         assert "POST" in response["Allow"]
         assert response["Cache-Control"] == "no-store"
+    # In an address: printable ASCII that fits a request line, a QR text up to 2,400 characters.
+    assert client.get("/api/v1/verify", {"token": "DMN1." + "A" * 2395}).json() == {"genuine": False}
+    for params in ({"code": "K7QM-٣XH9"}, {"code": "A" * 201}, {"token": "A" * 2401}, {"code": "AB\tC"}):
+        response = client.get("/api/v1/verify", params)
+        assert response.status_code == 400 and response.json()["error"] == "invalid_parameter", params
     # A JSON content type with a charset, or a +json type, is JSON.
     response = client.post("/api/v1/verify", b'{"code": "ABCD"}', content_type="application/json; charset=utf-8")
     assert response.status_code == 200 and response.json() == {"genuine": False}
