@@ -235,7 +235,7 @@ def test_the_refusals_say_what_was_wrong(api_key):
     for params in ({"code": "K7QM-٣XH9"}, {"code": "A" * 201}, {"token": "A" * 2401}, {"code": "AB\tC"}):
         response = client.get("/api/v1/verify", params)
         assert response.status_code == 400 and response.json()["error"] == "invalid_parameter", params
-    # A JSON content type with a charset, or a +json type, is JSON.
+    # A JSON content type with a charset is JSON.
     response = client.post("/api/v1/verify", b'{"code": "ABCD"}', content_type="application/json; charset=utf-8")
     assert response.status_code == 200 and response.json() == {"genuine": False}
 
