@@ -240,6 +240,16 @@ def test_the_refusals_say_what_was_wrong(api_key):
     assert response.status_code == 200 and response.json() == {"genuine": False}
 
 
+def test_past_the_limit_the_429_is_the_document_s(settings, answers):
+    settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE = 1
+    client = Client()
+    assert client.get("/api/v1/verify", {"code": "ABCD"}).status_code == 200
+    response = client.post("/api/v1/verify", b'{"code": "ABCD"}', content_type="application/json")
+    assert response.status_code == 429
+    assert answers.check("/api/v1/verify", "POST", response) == []
+    assert response.json()["retry_after"] == int(response["Retry-After"])
+
+
 def test_an_unknown_address_under_api_answers_json_404_and_pages_keep_their_html(answers):
     client = Client(raise_request_exception=False)
     response = client.get("/api/v1/nothing-here")
