@@ -438,7 +438,7 @@ def test_under_production_settings_every_api_error_is_json_from_the_document(
         assert response.status_code == expected, (method, path, response.status_code, response.text[:300])
         failures += answers.check(path.split("?")[0], method, response)
     # Schemathesis's own run, every phase that needs no state and every check, over HTTP.
-    result = run_schemathesis(base, api_key)
+    result = run_schemathesis(base, api_key, log_path.parent)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     # Redis stops: the API's 503 is JSON too, with Retry-After.
     redis_server.stop()
@@ -455,7 +455,7 @@ def test_under_production_settings_every_api_error_is_json_from_the_document(
     assert [line for line in log.splitlines() if "/api/" in line and '"status_code": 500' in line] == []
 
 
-def run_schemathesis(base: str, api_key: str):
+def run_schemathesis(base: str, api_key: str, workdir):
     """``st run`` against a live server: examples, coverage (boundary values, unsupported methods,
     malformed content types, missing headers) and fuzzing, with every check, response conformance
     included (status code documented, content type, headers, schema)."""
@@ -471,5 +471,5 @@ def run_schemathesis(base: str, api_key: str):
             "--max-examples", "25", "--seed", "19", "--workers", "1", "--no-color",
             "--header", f"Authorization: Bearer {api_key}",
         ],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, cwd=workdir,  # its cache, not in the checkout
     )  # fmt: skip
