@@ -44,13 +44,20 @@ class RedactingJsonFormatter(JsonFormatter):
 
 
 class NoSecurityTraceback(logging.Filter):
-    """Refused suspicious requests (a Host not in ALLOWED_HOSTS, a redirect over
-    16 kB, ...) are logged by Django on ``django.security.*`` at ERROR with a
-    traceback. Any client can cause them, so a traceback each would let anyone
-    fill the logs and hide real errors: they are written on one line."""
+    """Refusals a client causes are written on one line, without a traceback.
+
+    Refused suspicious requests (a Host not in ALLOWED_HOSTS, a redirect over
+    16 kB, a body over the upload limit, ...) are logged by Django on
+    ``django.security.*`` at ERROR, and every other 4xx answer to an exception
+    (403 for a permission refused, 400, 404) on ``django.request`` at WARNING,
+    each with the exception's traceback. Any client can cause them, so a
+    traceback each would let anyone fill the logs and hide real errors: the
+    line stays (logger, status, the message), the traceback goes. A 5xx keeps
+    its traceback: that one is ours to fix."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("django.security"):
+        client_error = record.name == "django.request" and 400 <= getattr(record, "status_code", 0) < 500
+        if record.name.startswith("django.security") or client_error:
             record.exc_info = None
             record.exc_text = None
             record.stack_info = None

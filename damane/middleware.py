@@ -19,8 +19,9 @@ import sys
 import time
 from urllib.parse import unquote
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.views import defaults
@@ -28,6 +29,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from damane.api import is_api_request, problem
 from damane.storage import StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -63,11 +65,7 @@ def outage_response(exception: BaseException | None, request=None) -> HttpRespon
     else:
         service = "redis"
         logger.error("redis unavailable: %s", exception.__class__.__name__)
-    return database_unavailable_response(service=service, api=is_api(request))
-
-
-def is_api(request) -> bool:
-    return request is not None and request.path_info.startswith("/api/")
+    return database_unavailable_response(service=service, request=request)
 
 
 # The API's 503 (docs/verification.md): what failed, never a host or a query.
@@ -78,11 +76,11 @@ API_UNAVAILABLE_DETAIL = {
 }
 
 
-def database_unavailable_response(service: str = "database", api: bool = False) -> HttpResponse:
-    if api:
-        response = JsonResponse({"error": "service_unavailable", "detail": API_UNAVAILABLE_DETAIL[service]}, status=503)
-    else:
-        response = HttpResponse(render_to_string("503.html", {"service": service}), status=503)
+def database_unavailable_response(service: str = "database", request=None) -> HttpResponse:
+    if request is not None and is_api_request(request):
+        # The API answers JSON, this one too (damane/api.py, its OpenAPI document's 503).
+        return problem(503, detail=API_UNAVAILABLE_DETAIL[service], retry_after=30)
+    response = HttpResponse(render_to_string("503.html", {"service": service}), status=503)
     response["Retry-After"] = "30"
     response["Cache-Control"] = "no-store"
     return response
@@ -104,15 +102,21 @@ def server_error(request):
     response = outage_response(sys.exc_info()[1], request)
     if response is not None:
         return response
+    if is_api_request(request):
+        return problem(500)
     return HttpResponseServerError(render_to_string("500.html"))
 
 
 @requires_csrf_token
+@requires_csrf_token
 def bad_request(request, exception):
-    """Django's 400, unless the database or Redis failed underneath (then the outage's 503)."""
+    """Django's 400 (JSON under /api/, 413 for a body over the limit), unless the
+    database or Redis failed underneath: then the outage's 503."""
     response = outage_response(exception, request)
     if response is not None:
         return response
+    if is_api_request(request):
+        return problem(413 if isinstance(exception, RequestDataTooBig) else 400)
     return defaults.bad_request(request, exception)
 
 
@@ -163,9 +167,9 @@ class RefuseNulBytesMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.path_info or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
-            if request.path_info.startswith("/api/"):
+            if is_api_request(request):
                 # The API answers JSON, errors included (its OpenAPI document says so).
-                return JsonResponse({"error": "bad_request", "detail": "NUL bytes are refused"}, status=400)
+                return problem(400, "bad_request", "NUL bytes are refused")
             return HttpResponseBadRequest(render_to_string("400.html"))
         return self.get_response(request)
 

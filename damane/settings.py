@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_guid.middleware.guid_middleware",
     "damane.middleware.RequestLogMiddleware",
+    # Every answer under /api/ is JSON, errors of the middleware below included (damane/api.py).
+    "damane.api.ApiJsonErrorsMiddleware",
     "damane.middleware.RefuseNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -341,6 +343,9 @@ MEDIA_URL = "/private-media-never-served/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 DAMANE_UPLOAD_MAX_BYTES = env_int("DAMANE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+# A JSON API body (a code or a QR text of at most 4,096 characters each, however escaped)
+# over this answers 413 before anything reads it (damane/api.py).
+DAMANE_API_MAX_BODY_BYTES = env_int("DAMANE_API_MAX_BODY_BYTES", 128 * 1024)
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

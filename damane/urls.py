@@ -26,5 +26,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Pages get the templates, the API JSON (damane/api.py); a 400 caused by an outage is its 503.
 handler400 = "damane.middleware.bad_request"
+handler403 = "damane.views.permission_denied"
+handler404 = "damane.views.page_not_found"
 handler500 = "damane.middleware.server_error"

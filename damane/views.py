@@ -2,8 +2,12 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
+
+from damane.api import is_api_request, problem
 
 
 @require_GET
@@ -40,3 +44,20 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+# --- Error handlers: pages render the templates, the API answers JSON (damane/api.py) ------------
+
+
+@requires_csrf_token
+def permission_denied(request, exception):
+    if is_api_request(request):
+        return problem(403)
+    return defaults.permission_denied(request, exception)
+
+
+@requires_csrf_token
+def page_not_found(request, exception):
+    if is_api_request(request):
+        return problem(404)
+    return defaults.page_not_found(request, exception)

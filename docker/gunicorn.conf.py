@@ -27,6 +27,10 @@ timeout = _int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM (a deploy, a scale-down) requests in flight get this long to finish.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# The longest request line gunicorn reads (its maximum; the default is 4,094): the API's
+# GET /api/v1/verify takes a code (up to 200 characters) and a QR text (up to 2,400) in the
+# address, percent-encoded (verification/openapi.py). A longer line gets gunicorn's own 414.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 # Recycle workers now and then, at different times, so a slow leak never grows
 # and never restarts every worker at once.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)

@@ -9,13 +9,12 @@ revoked, suspended organisation) gets one answer: 401 ``invalid_key``.
 
 from __future__ import annotations
 
-import json
-
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from damane.api import problem, read_json_object
 from damane.ratelimit import hit
 from integrations import selectors, services
 from integrations.models import ShareCodeUse
@@ -45,15 +44,16 @@ def integrator(request):
     """(key, None) for a usable key within its quotas, else (None, the error response)."""
     key = services.authenticate(_bearer(request))
     if key is None:
-        response = json_response({"error": "invalid_key", "detail": "unknown, expired or revoked API key"}, 401)
+        response = problem(401, "invalid_key", "unknown, expired or revoked API key")
         response["WWW-Authenticate"] = 'Bearer realm="damane"'
         return None, response
     for window, limit in ((60, key.quota_per_minute), (DAY, key.quota_per_day)):
         result = hit(f"apikey:{key.pk}:{window}", limit=limit, window=window)
         if not result.allowed:
-            response = json_response({"error": "quota_exceeded", "retry_after": result.retry_after}, 429)
-            response["Retry-After"] = str(result.retry_after)
-            return None, response
+            detail = "beyond this key's quota a minute" if window == 60 else "beyond this key's quota a day"
+            return None, problem(
+                429, "quota_exceeded", f"{detail}; wait Retry-After seconds", retry_after=result.retry_after
+            )
     services.key_used(key)
     return key, None
 
@@ -70,16 +70,13 @@ def share(request):
     key, refused = integrator(request)
     if refused:
         return refused
-    try:
-        params = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        params = None
-    if not isinstance(params, dict):
-        return json_response({"error": "invalid_body", "detail": "send a JSON object with code"}, status=400)
+    params, refused = read_json_object(request, detail="send a JSON object with code")
+    if refused:
+        return refused
     if "code" not in params:
-        return json_response({"error": "missing_parameter", "detail": "give code"}, status=400)
+        return problem(400, "missing_parameter", "give code")
     if not _is_text(params["code"]):
-        return json_response({"error": "invalid_parameter", "detail": "code is non-empty text"}, status=400)
+        return problem(400, "invalid_parameter", "code is non-empty text")
     shared = services.share_code_use(
         raw=params["code"], channel=ShareCodeUse.Channel.API, organisation=key.organisation
     )

@@ -191,7 +191,7 @@ def test_after_a_postgresql_restart_under_load_no_request_fails_once_the_server_
         if status == 503:
             assert retry_after
             if "/api/" in url:
-                assert body.startswith('{"error": "service_unavailable"'), body
+                assert body.startswith('{"error": "unavailable"'), body
     print(
         f"\nidle restart: {len(idle_after)} requests after, slowest {max(r[2] for r in idle_after) * 1000:.0f} ms; "
         f"under load: first answer after the server was back in {(min(r[1] for r in after) - back) * 1000:.0f} ms; "
@@ -246,7 +246,7 @@ def test_a_400_raised_because_of_a_database_fault_is_answered_as_the_outage(rf):
     assert bad_request(rf.get("/requests/"), interrupted).status_code == 503
     api = bad_request(rf.get("/api/v1/verify"), interrupted)
     assert api.status_code == 503 and api["Retry-After"] == "30"
-    assert json.loads(api.content)["error"] == "service_unavailable"
+    assert json.loads(api.content)["error"] == "unavailable"
     # A request that is really malformed is still the person's 400.
     assert bad_request(rf.get("/requests/"), SuspiciousOperation("bad")).status_code == 400
 
@@ -262,7 +262,7 @@ def test_under_the_api_a_database_fault_is_a_json_503(client, monkeypatch):
     assert response["Retry-After"] == "30"
     assert response["Content-Type"] == "application/json"
     body = response.json()
-    assert body["error"] == "service_unavailable"
+    assert body["error"] == "unavailable"
     assert "database" in body["detail"] and "127.0.0.1" not in body["detail"]
 
 
@@ -317,7 +317,7 @@ def test_when_redis_freezes_login_registration_and_verification_fail_closed_in_u
             assert response.status_code == 503, name
             assert response["Retry-After"], name
             if name == "verification API":
-                assert response.json()["error"] == "service_unavailable"
+                assert response.json()["error"] == "unavailable"
             else:
                 assert "rien n'a été vérifié" in response.content.decode() or "Service temporairement" in (
                     response.content.decode()
@@ -349,7 +349,7 @@ def test_when_redis_freezes_readiness_answers_503_within_a_second(postgres_app, 
     assert checks["Cache"] != "ok" and checks["Broker"] != "ok", checks
     assert checks["Database"] == "ok"
     assert elapsed < 1.0, elapsed
-    assert api.status_code == 503 and api.json()["error"] == "service_unavailable"
+    assert api.status_code == 503 and api.json()["error"] == "unavailable"
     assert api_elapsed < 0.3, api_elapsed
     # Thawed: Redis and the broker are ready again.
     assert after["checks"]["Cache"] == "ok" and after["checks"]["Broker"] == "ok", after

@@ -7,8 +7,6 @@ all get the same answer: ``200 {"genuine": false}``; the caller learns nothing
 about which it was.
 """
 
-import json
-
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -17,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from damane.access import client_ip
+from damane.api import problem, read_json_object
 from damane.ratelimit import hit
 from integrations import api as integrator_api
 from integrations import services as integrator_services
@@ -54,12 +53,18 @@ def certificate_json(certificate) -> dict:
     }
 
 
-# What the OpenAPI document promises for code and token (verification/openapi.py).
+# What the OpenAPI document promises for code and token (verification/openapi.py): in a JSON
+# body, text without NUL; in an address, printable ASCII that fits a request line.
 MAX_PARAMETER_LENGTH = 4096
+QUERY_PARAMETER_LENGTHS = {"code": 200, "token": 2400}
 
 
 def _is_text(value) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_PARAMETER_LENGTH and "\x00" not in value
+
+
+def _is_query_text(name: str, value: str) -> bool:
+    return 0 < len(value) <= QUERY_PARAMETER_LENGTHS[name] and value.isascii() and value.isprintable()
 
 
 @csrf_exempt  # a public, read-only API without cookies
@@ -75,28 +80,32 @@ def verify(request):
     else:
         limit = hit(f"verification:{client_ip(request)}", limit=settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE, window=60)
         if not limit.allowed:
-            response = _json({"error": "rate_limited", "retry_after": limit.retry_after}, status=429)
-            response["Retry-After"] = str(limit.retry_after)
-            return response
+            return problem(
+                429,
+                "rate_limited",
+                "more than the look-ups allowed a minute from this address; wait Retry-After seconds",
+                retry_after=limit.retry_after,
+            )
     if request.method == "POST":
-        try:
-            params = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            params = None
-        if not isinstance(params, dict):
-            return _json({"error": "invalid_body", "detail": "send a JSON object with code or token"}, status=400)
+        params, refused = read_json_object(request, detail="send a JSON object with code or token")
+        if refused:
+            return refused
     else:
         params = request.GET
     given = {name: params[name] for name in ("code", "token") if name in params}
+    if request.method == "GET" and not all(_is_query_text(name, value) for name, value in given.items()):
+        return problem(
+            400, "invalid_parameter", "in the address, code (up to 200) and token (up to 2400) are printable ASCII"
+        )
     if not all(_is_text(value) for value in given.values()):
-        return _json({"error": "invalid_parameter", "detail": "code and token are non-empty text"}, status=400)
+        return problem(400, "invalid_parameter", "code and token are non-empty text")
     code, token = given.get("code"), given.get("token")
     if code:
         certificate = services.by_code_fast(code)
     elif token:
         certificate = services.by_token(token)
     else:
-        return _json({"error": "missing_parameter", "detail": "give code or token"}, status=400)
+        return problem(400, "missing_parameter", "give code or token")
     if certificate is None:
         return _json(NOT_GENUINE)
     if key is not None:
@@ -104,6 +113,7 @@ def verify(request):
     return _json(certificate_json(certificate))
 
 
+@csrf_exempt  # no cookies under /api/: another method than GET answers 405, not a CSRF 403
 @require_http_methods(["GET"])
 def openapi(request):
     response = JsonResponse(OPENAPI, json_dumps_params={"ensure_ascii": False})
@@ -111,6 +121,7 @@ def openapi(request):
     return response
 
 
+@csrf_exempt  # as above
 @require_http_methods(["GET"])
 def certificate_schema(request):
     """The JSON Schema of the ``certificate.json`` file embedded in every certificate PDF (stable URL)."""

@@ -51,11 +51,82 @@ _RESULT = {
     ]
 }
 
-_ERROR = {
+# Every error answer under /api/ has this shape, whatever went wrong and whichever layer
+# answered (the views, or damane/api.py for unknown addresses, methods, sizes and outages).
+_ERROR_SCHEMA = {
     "type": "object",
-    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}, "retry_after": {"type": "integer"}},
-    "required": ["error"],
+    "title": "Error",
+    "properties": {
+        "error": {
+            "type": "string",
+            "description": "A stable code: invalid_body, invalid_parameter, missing_parameter, invalid_key, "
+            "quota_exceeded, rate_limited, not_found, method_not_allowed, payload_too_large, "
+            "unsupported_media_type, unavailable, server_error, ...",
+            "example": "invalid_body",
+        },
+        "detail": {"type": "string", "description": "What to do about it, in English, for the integrator"},
+        "retry_after": {"type": "integer", "minimum": 1, "description": "Seconds to wait (429 and 503)"},
+    },
+    "required": ["error", "detail"],
 }
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error(description: str, **headers) -> dict:
+    answer = {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+    if headers:
+        answer["headers"] = {name: {"schema": schema} for name, schema in headers.items()}
+    return answer
+
+
+_RETRY_AFTER = {"type": "integer", "minimum": 1}
+
+# The answers any address of the API may give (components.responses), referenced by each operation.
+_ERROR_RESPONSES = {
+    "BadRequest": _error("The parameters or the body are malformed: see error and detail"),
+    "Unauthorized": _error(
+        "An Authorization header that names no usable API key (malformed, unknown, expired or revoked)",
+        **{"WWW-Authenticate": {"type": "string"}},
+    ),
+    "Forbidden": _error("Refused for this caller"),
+    "NotFound": _error("No such address in the API"),
+    "MethodNotAllowed": _error(
+        "Another method than the ones this document lists for the address", Allow={"type": "string"}
+    ),
+    "PayloadTooLarge": _error("A body over 128 KB, refused before it is read"),
+    "UnsupportedMediaType": _error("A body sent with another Content-Type than application/json"),
+    "TooManyRequests": _error(
+        "Too many look-ups: from this address (30 a minute) without a key, "
+        "or beyond the key's quotas (a minute, a day) with one",
+        **{"Retry-After": _RETRY_AFTER},
+    ),
+    "ServerError": _error("A failure on the portal's side (last resort; nothing was recorded)"),
+    "ServiceUnavailable": _error(
+        "A service the portal needs (database, Redis) is not answering; nothing was checked or recorded. "
+        "Try again after Retry-After seconds",
+        **{"Retry-After": _RETRY_AFTER},
+    ),
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _errors(*, body: bool = False, authenticated: bool = False, limited: bool = False) -> dict:
+    """The error answers of one operation: those of every address, and those of its kind."""
+    answers = {"400": _ref("BadRequest")}
+    if authenticated:
+        answers["401"] = _ref("Unauthorized")
+    answers["405"] = _ref("MethodNotAllowed")
+    answers["413"] = _ref("PayloadTooLarge")
+    if body:
+        answers["415"] = _ref("UnsupportedMediaType")
+    if limited:
+        answers["429"] = _ref("TooManyRequests")
+    answers["500"] = _ref("ServerError")
+    answers["503"] = _ref("ServiceUnavailable")
+    return answers
 
 
 # Text without NUL bytes: the portal refuses those anywhere (400).
@@ -78,12 +149,24 @@ _LOOKUP = {
     "anyOf": [{"required": ["code"]}, {"required": ["token"]}],
 }
 
-
-_UNAUTHORIZED = {
-    "description": "An Authorization header that names no usable API key (malformed, unknown, expired or revoked)",
-    "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
-    "content": {"application/json": {"schema": _ERROR}},
+# In an address (GET): printable ASCII, as a code and a QR text are; a code of at most 200
+# characters (one has 29), a QR text of at most 2,400 (a token is at most 2,048, its address
+# about 50 more): both, even if every character is percent-encoded, fit the request line the
+# server reads (gunicorn's limit_request_line, 8,190 bytes; a longer one is refused before
+# the portal sees it). verification/api.py QUERY_PARAMETER_LENGTHS.
+_QUERY_TEXT = {"type": "string", "minLength": 1, "pattern": "^[\\x20-\\x7e]*$"}
+_QUERY_LENGTHS = {"code": 200, "token": 2400}
+_LOOKUP_QUERY = {
+    **_LOOKUP,
+    "properties": {
+        name: {**schema, **_QUERY_TEXT, "maxLength": _QUERY_LENGTHS[name]}
+        for name, schema in _LOOKUP["properties"].items()
+    },
+    # Other parameters are ignored, but no NUL byte anywhere in an address (400 before any view).
+    "propertyNames": {"pattern": "^[^\\x00]*$"},
+    "additionalProperties": {"type": "string", "pattern": "^[^\\x00]*$"},
 }
+
 
 # An integrator's key (docs/integrators.md): optional on /verify, required on /share.
 _SECURITY_SCHEMES = {
@@ -155,20 +238,10 @@ _SHARE_RESULT = {
 }
 
 
-def _responses():
+def _responses(*, body: bool):
     return {
         "200": {"description": "The verdict", "content": {"application/json": {"schema": _RESULT}}},
-        "400": {
-            "description": "Neither code nor token given, or not as text",
-            "content": {"application/json": {"schema": _ERROR}},
-        },
-        "401": _UNAUTHORIZED,
-        "429": {
-            "description": "Too many look-ups: from this address (30 a minute) without a key, "
-            "or beyond the key's quotas (a minute, a day) with one",
-            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-            "content": {"application/json": {"schema": _ERROR}},
-        },
+        **_errors(body=body, authenticated=True, limited=True),
     }
 
 
@@ -180,7 +253,9 @@ OPENAPI = {
         "description": (
             "Check that a CNSS certificate is genuine, current and unrevoked, from the verification code printed "
             "on it or from the payload of its QR code. Offline verifiers use the published keys "
-            "(/verify/keys.json) and revocation list (/verify/revocations.json) instead: docs/verification.md."
+            "(/verify/keys.json) and revocation list (/verify/revocations.json) instead: docs/verification.md. "
+            "Every answer under /api/ is JSON: the errors, whatever went wrong and at any address (an unknown "
+            "one answers 404), follow the Error schema, with Retry-After on 429 and 503."
         ),
     },
     "servers": [{"url": settings.SITE_URL}],
@@ -199,10 +274,10 @@ OPENAPI = {
                         "required": True,
                         "style": "form",
                         "explode": True,
-                        "schema": _LOOKUP,
+                        "schema": _LOOKUP_QUERY,
                     }
                 ],
-                "responses": _responses(),
+                "responses": _responses(body=False),
             },
             "post": {
                 "summary": "Verify a certificate (JSON body)",
@@ -212,7 +287,7 @@ OPENAPI = {
                     "required": True,
                     "content": {"application/json": {"schema": _LOOKUP}},
                 },
-                "responses": _responses(),
+                "responses": _responses(body=True),
             },
         },
         "/api/v1/share": {
@@ -236,16 +311,7 @@ OPENAPI = {
                 },
                 "responses": {
                     "200": {"description": "The facts", "content": {"application/json": {"schema": _SHARE_RESULT}}},
-                    "400": {
-                        "description": "No code given, or not as text",
-                        "content": {"application/json": {"schema": _ERROR}},
-                    },
-                    "401": _UNAUTHORIZED,
-                    "429": {
-                        "description": "Beyond the key's quotas (a minute, a day)",
-                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                        "content": {"application/json": {"schema": _ERROR}},
-                    },
+                    **_errors(body=True, authenticated=True, limited=True),
                 },
             }
         },
@@ -258,10 +324,15 @@ OPENAPI = {
                     "200": {
                         "description": "JSON Schema draft 2020-12 (docs/certificates.md)",
                         "content": {"application/schema+json": {"schema": {"type": "object"}}},
-                    }
+                    },
+                    **_errors(),
                 },
             }
         },
     },
-    "components": {"securitySchemes": _SECURITY_SCHEMES},
+    "components": {
+        "schemas": {"Error": _ERROR_SCHEMA},
+        "responses": _ERROR_RESPONSES,
+        "securitySchemes": _SECURITY_SCHEMES,
+    },
 }
