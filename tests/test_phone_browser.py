@@ -6,6 +6,7 @@ keeps no personal page; public pages have a meta description."""
 
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from django.conf import settings as django_settings
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from tests.test_accessibility import CHROMIUM_ARGS, cast  # noqa: F401 (the people and documents the pages show)
+from tests.test_accessibility import CHROMIUM_ARGS, SCREENSHOTS, cast  # noqa: F401 (the people and documents the pages show)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -134,6 +135,9 @@ def test_a_new_share_code_is_copied_by_its_button_with_the_full_address_and_its_
     context = _context(
         browser, live_server, cast["insured_cookie"], language, width, permissions=["clipboard-read", "clipboard-write"]
     )
+    if width == 390:
+        # A phone's share sheet (Chromium on Linux has none): record what the page hands it.
+        context.add_init_script("navigator.share = async (data) => { window.sharedData = data; };")
     page = context.new_page()
     page.goto(live_server.url + "/me/sharing/")
     page.locator("input[name=recipient]").fill("Société Générale Maroc S.A.")
@@ -163,9 +167,16 @@ def test_a_new_share_code_is_copied_by_its_button_with_the_full_address_and_its_
     expect(page.locator("[data-copy-status]")).to_have_text(copied)
     assert page.evaluate("() => navigator.clipboard.readText()") == plaintext
 
-    # The share sheet button exists only where the browser has a share sheet.
-    has_share_sheet = page.evaluate("() => typeof navigator.share === 'function'")
-    assert page.locator("button[data-share-url]").is_visible() == has_share_sheet
+    # The share sheet button exists only where the browser has a share sheet, and sends the code and the address.
+    send = page.locator("button[data-share-url]")
+    if width == 390:
+        send.click()
+        shared = page.wait_for_function("() => window.sharedData").json_value()
+        assert plaintext in shared["text"] and "__CODE__" not in shared["text"]
+        assert shared["url"] == live_server.url + "/share/"
+    else:
+        assert page.evaluate("() => typeof navigator.share") == "undefined"
+        expect(send).to_be_hidden()
 
     # The expiry in words, and the full address of the page the recipient uses.
     created = page.locator(".share-created")
@@ -196,6 +207,10 @@ def test_a_new_share_code_is_copied_by_its_button_with_the_full_address_and_its_
         }"""
     )
     assert decoded == live_server.url + "/share/"
+    if os.environ.get("DAMANE_SCREENSHOTS") and width == 390:
+        page.locator("button[data-copy]").evaluate("(b) => b.blur()")
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(SCREENSHOTS / f"share-code-{language}.png"), full_page=True)
     context.close()
 
 

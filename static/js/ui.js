@@ -123,8 +123,11 @@
   }
 
   // The phone's share sheet (navigator.share), where the browser has one.
+  // The code is written once in the page; the text to send names it in place of __CODE__.
   for (const button of document.querySelectorAll("button[data-share-url]")) {
-    const data = { title: button.dataset.shareTitle, text: button.dataset.shareText, url: button.dataset.shareUrl };
+    const code = document.getElementById(button.dataset.shareCode);
+    const text = (button.dataset.shareText || "").replace("__CODE__", code ? code.textContent.trim() : "");
+    const data = { title: button.dataset.shareTitle, text, url: button.dataset.shareUrl };
     if (!navigator.share || (navigator.canShare && !navigator.canShare(data))) continue;
     button.hidden = false;
     button.addEventListener("click", () => {
