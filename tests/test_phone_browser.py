@@ -119,6 +119,12 @@ def test_lists_are_cards_with_the_status_first_and_latin_values_stay_whole(
         number = page.locator(".issued-item p.muted bdi[dir=ltr]").first
         assert re.fullmatch(r"[A-Z]{2,4}-\d{4}-\d{4,}", number.inner_text())
         assert number.evaluate("(e) => e.getClientRects().length") == 1
+        # The verification code is drawn in a monospace font, not in the Arabic text font.
+        page.goto(live_server.url + f"/certificates/c/{cast['certificate'].public_id}/")
+        code = page.locator("dl.facts code")
+        assert re.fullmatch(r"[A-Z0-9-]{20,}", code.inner_text())
+        assert "Mono" in code.evaluate("(e) => getComputedStyle(e).fontFamily")
+        assert page.evaluate(NO_SIDEWAYS_SCROLL)
 
 
 @pytest.mark.parametrize("width", [320, 390])
