@@ -113,6 +113,12 @@ def test_lists_are_cards_with_the_status_first_and_latin_values_stay_whole(
     assert row.locator("td.state").bounding_box()["y"] < row.locator("td").first.bounding_box()["y"]
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
 
+    # My certificates: each card starts with its status.
+    page.goto(live_server.url + "/certificates/")
+    head = page.locator(".issued-item .employer-head").first
+    badge_box, kind_box = head.locator(".badge").bounding_box(), head.locator("strong").bounding_box()
+    assert badge_box["y"] + badge_box["height"] <= kind_box["y"] + 1, "the status comes first"
+
     if language == "ar":
         # The certificate number (AT-2026-00000001 and the like) on one line, its parts in order.
         page.goto(live_server.url + "/certificates/")
