@@ -180,6 +180,7 @@ def pages(cast):
         ("verify-offline", "/verify/offline/"),
         ("staff-login", "/staff/login/"),
         ("share", "/share/"),
+        ("offline", "/offline/"),
     ]
     insured = [
         ("dashboard", "/me/"),
@@ -239,6 +240,9 @@ SCREENSHOT_PAGES = {
     "verify-result",
     "verify-offline",
     "dashboard-arrears",
+    "requests",
+    "sharing",
+    "offline",
 }
 
 

@@ -1,7 +1,10 @@
 """Template helpers shared by every page: form fields in the error pattern of the
 GOV.UK Design System, and text that must keep its own direction inside Arabic."""
 
+import segno
 from django import template
+from django.conf import settings
+from django.urls import reverse
 from django.utils.html import format_html
 
 register = template.Library()
@@ -42,3 +45,28 @@ def ltr(value):
     if value in (None, ""):
         return value
     return format_html('<bdi dir="ltr">{}</bdi>', value)
+
+
+@register.filter
+def bidi(value):
+    """Isolate a value whose script is unknown (a name, an e-mail address, what a person typed).
+
+    ``<bdi>`` takes the direction of the value's first strong letter: "Société Générale
+    Maroc S.A." keeps its final period on the right inside Arabic text, and an Arabic
+    name stays right to left inside French text.
+    """
+    if value in (None, ""):
+        return value
+    return format_html("<bdi>{}</bdi>", value)
+
+
+@register.simple_tag
+def absolute_url(name, *args):
+    """The full address of a page (``DAMANE_SITE_URL`` and its path), for a person to type or scan."""
+    return settings.SITE_URL + reverse(name, args=args)
+
+
+@register.filter
+def qr_data_uri(text):
+    """A QR code of ``text`` as an SVG ``data:`` URI (the pages' CSP allows ``data:`` images)."""
+    return segno.make(str(text), error="m", boost_error=False).svg_data_uri(scale=6, border=4, nl=False)

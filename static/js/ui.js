@@ -1,6 +1,8 @@
 // Damane: small progressive enhancements shared by every page. Everything works
 // without this file; with it, the error summary takes focus, password fields get
-// a show/hide button, long actions show progress, and waits count down.
+// a show/hide button, long actions show progress, waits count down, codes get a
+// copy button (and a share button where the browser has a share sheet), and the
+// installed web app gets its offline page.
 "use strict";
 
 (function () {
@@ -95,5 +97,49 @@
     };
     if (button) button.disabled = seconds > 0;
     tick();
+  }
+  // Copy a code shown once: the button appears only where the clipboard can be written
+  // (the code stays selectable text without it), and says when it has copied.
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    const source = document.getElementById(button.dataset.copy);
+    const status = button.parentElement.querySelector("[data-copy-status]");
+    if (!source || !navigator.clipboard || !window.isSecureContext) continue;
+    const label = button.textContent;
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      navigator.clipboard.writeText(source.textContent.trim()).then(() => {
+        button.textContent = button.dataset.copied;
+        if (status) status.textContent = button.dataset.copied;
+        setTimeout(() => { button.textContent = label; }, 4000);
+      }, () => {
+        // Refused (no permission): select the code so that the phone's own menu copies it.
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        const selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+      });
+    });
+  }
+
+  // The phone's share sheet (navigator.share), where the browser has one.
+  // The code is written once in the page; the text to send names it in place of __CODE__.
+  for (const button of document.querySelectorAll("button[data-share-url]")) {
+    const code = document.getElementById(button.dataset.shareCode);
+    const text = (button.dataset.shareText || "").replace("__CODE__", code ? code.textContent.trim() : "");
+    const data = { title: button.dataset.shareTitle, text, url: button.dataset.shareUrl };
+    if (!navigator.share || (navigator.canShare && !navigator.canShare(data))) continue;
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      navigator.share(data).catch(() => {});  // Closed by the person: nothing to say.
+    });
+  }
+
+  // The installed web app: a service worker that shows the offline page when there is no network.
+  // It never caches a personal page (see templates/service-worker.js). The offline
+  // verifier registers its own worker (a narrower scope) and is left to it.
+  const ownWorker = document.querySelector("main [data-service-worker]");
+  if ("serviceWorker" in navigator && body.dataset.serviceWorker && window.isSecureContext && !ownWorker) {
+    navigator.serviceWorker.register(body.dataset.serviceWorker, { scope: "/" }).catch(() => {});
   }
 })();

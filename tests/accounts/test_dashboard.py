@@ -27,8 +27,8 @@ def test_each_current_employer_shows_its_declaration_status(client, active_amina
     page = text(client.get("/me/"))
     assert "MAROC DIGITAL SERVICES SA" in page
     assert "BATIMENTS DU SOUSS SARL" in page
-    assert re.search(r"MAROC DIGITAL SERVICES SA</strong> <span class=\"badge badge-ok\">Up to date", page)
-    assert re.search(r"BATIMENTS DU SOUSS SARL</strong> <span class=\"badge badge-warn\">One period behind", page)
+    assert re.search(r"MAROC DIGITAL SERVICES SA</bdi></strong> <span class=\"badge badge-ok\">Up to date", page)
+    assert re.search(r"BATIMENTS DU SOUSS SARL</bdi></strong> <span class=\"badge badge-warn\">One period behind", page)
 
 
 def test_an_employer_in_arrears_shows_since_when_and_the_missing_months(client, fatima, django_user_model):

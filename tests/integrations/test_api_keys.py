@@ -250,7 +250,7 @@ def test_revoking_from_the_back_office_needs_a_reason(as_supervisor, key):
 def test_the_holder_sees_who_checked_their_certificate_on_the_dashboard(client, key, certificate, as_amina, people):
     client.get("/api/v1/verify", {"code": certificate.verification_code}, **bearer(key[1]))
     html = as_amina.get("/me/").content.decode()
-    assert "<strong>BANQUE EXEMPLE</strong> checked your certificate" in html
+    assert "<strong><bdi>BANQUE EXEMPLE</bdi></strong> checked your certificate" in html
     assert certificate.number in html
     # Another insured person sees nothing of it.
     assert "BANQUE EXEMPLE" not in insured_client(people["fatima"]).get("/me/").content.decode()

@@ -217,8 +217,14 @@ def test_every_use_is_shown_to_the_holder(as_amina, amina, client, key):
     client.post("/share/", {"code": code})
     client.post("/api/v1/share", {"code": code}, content_type="application/json", **bearer(key[1]))
     page = as_amina.get("/me/sharing/").content.decode()
-    assert "The share code made for <strong>Agence Immobilière Atlas</strong> was used on the public page" in page
-    assert "<strong>BANQUE EXEMPLE</strong> used the share code made for Agence Immobilière Atlas" in page
+    assert (
+        "The share code made for <strong><bdi>Agence Immobilière Atlas</bdi></strong> was used on the public page"
+        in page
+    )
+    assert (
+        "<strong><bdi>BANQUE EXEMPLE</bdi></strong> used the share code made for <bdi>Agence Immobilière Atlas</bdi>"
+        in page
+    )
     dashboard = as_amina.get("/me/").content.decode()
     assert "used the share code made for" in dashboard
 
