@@ -324,16 +324,19 @@ EMPLOYEE_RULES = {
 STAGED_RULES = tuple(r for r in RULES if isinstance(r, LineRule) and "B02" in r.records)
 
 
-def _check_registry() -> None:
-    codes = [rule.code for rule in RULES]
+def check_registry(rules: tuple[Rule, ...]) -> None:
+    """Refuse a rule set the two paths could not both apply: a code used twice,
+    a rule of B02 lines without SQL, a field that is not a row key."""
+    codes = [rule.code for rule in rules]
     if len(set(codes)) != len(codes):
         raise AssertionError(f"e-BDS rule codes repeat: {codes}")
-    for rule in STAGED_RULES:
-        if not rule.sql:
+    for rule in rules:
+        if not isinstance(rule, LineRule):
+            continue
+        if "B02" in rule.records and not rule.sql:
             raise AssertionError(f"e-BDS rule {rule.code} applies to B02 lines but has no SQL predicate")
-    for rule in RULES:
-        if isinstance(rule, LineRule) and rule.field not in ROW_KEYS:
+        if rule.field not in ROW_KEYS:
             raise AssertionError(f"e-BDS rule {rule.code} reports {rule.field!r}, which is not a row key")
 
 
-_check_registry()
+check_registry(RULES)
