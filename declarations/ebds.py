@@ -4,7 +4,9 @@ Pure Python: no database. ``parse_ebds`` turns the text of a salary declaration
 file (records B00 to B06) into an ``EbdsDeclaration`` or raises ``EbdsError``
 listing every problem found; ``write_ebds`` does the reverse, computing the capped
 salaries, control sums and totals. ``declarations.services.import_ebds`` stores a
-parsed file; ``docs/ebds.md`` describes the format for people.
+parsed file; ``docs/ebds.md`` describes the format for people. The rules of an
+employee line (days, capped salary, control sum...) are not written here but in
+``declarations.ebds_rules``, which the PostgreSQL fast path applies too.
 
 Layout (``shared/reference/damancom-ebds.md``): one record per line, 260 ASCII
 characters, CRLF or LF line ends. ``N`` fields are digits, right-aligned and
