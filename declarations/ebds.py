@@ -284,6 +284,8 @@ class _Record:
     # False when the line's length or a number in it is wrong: figures derived
     # from it are not trusted.
     sound: bool = True
+    # The record as the rules read it (``ebds_rules.record_row``), once made.
+    row: dict | None = None
 
 
 def _split_lines(text: str) -> list[str]:
@@ -496,7 +498,9 @@ class _Parser:
         )
 
     def apply(self, rules, record: _Record, context: Context) -> None:
-        row = record_row(record.type, record.values, record.numbers, sound=record.sound)
+        if record.row is None:
+            record.row = record_row(record.type, record.values, record.numbers, sound=record.sound)
+        row = record.row
         for rule in rules:
             if rule.check(row, context):
                 self.issues.append(rule.issue(record.type, record.line, row, context))
@@ -559,8 +563,16 @@ class _Parser:
 def _control_sum(record_type: str, n: dict[str, int], situation: str) -> int | None:
     """S_Ctr of a B02 or B04 record (``ebds_rules.expected_control``); None when
     the situation code is unknown."""
-    values = {"N_Num_Assure": str(n["N_Num_Assure"]), "L_Situation": situation}
-    return expected_control(record_row(record_type, values, n, sound=True))
+    names = _LINE_FIELDS[record_type]
+    row = {
+        "cnss_number": n["N_Num_Assure"],
+        "af_returned": n.get("N_AF_A_Reverser", 0),
+        "days": n[names["days"]],
+        "real_salary": n[names["real"]],
+        "capped_salary": n[names["capped"]],
+        "rank": SITUATION_RANKS.get(situation) if record_type == "B02" else 0,
+    }
+    return expected_control(row)
 
 
 def _totals(total_type: str, members: list[tuple[str, dict[str, int], str]]) -> dict[str, int | None]:
