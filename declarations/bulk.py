@@ -7,15 +7,22 @@ written with set-based SQL (``INSERT … SELECT`` joined on the registry by CNSS
 number); employments are extended or opened with two statements instead of
 re-reading each person's history.
 
+The rules of an employee line are not written here: they are those of
+``declarations.ebds_rules``, which the parser applies too. Each rule gives its
+SQL predicate, and ``check_staged`` checks all of them on the staged B02 rows in
+one statement; B04 lines, header and totals records go through the parser's own
+methods; the totals are compared by the parser's ``compare_totals`` with sums
+taken in SQL. A broken rule is reported as the parser would report it
+(``NotFast.issues``; ``tests/declarations/test_ebds_rules.py`` holds them equal).
+
 It never rejects a file itself. Anything it is not sure about (a line the strict
 pattern does not match, a rule broken, a total off, an unknown CNSS number, a
 period already declared, a correction, a period later than one already
 imported for the same people) raises ``NotFast`` inside the transaction, which
 rolls back; ``declarations.services.import_ebds`` then runs the full parser and
-the original store, which give the exact reasons. So every validation rule and
-every message stays that of ``declarations.ebds``, and a file is stored the
-same way on either path (``tests/declarations/test_ebds_bulk.py`` compares
-them).
+the original store, which give the complete list of reasons in the parser's
+order. A file is stored the same way on either path
+(``tests/declarations/test_ebds_bulk.py`` compares them).
 """
 
 from __future__ import annotations
@@ -28,11 +35,20 @@ from dataclasses import dataclass
 from declarations.ebds import (
     EXIT_SITUATIONS,
     LAYOUTS,
-    SITUATION_RANKS,
     EbdsDeclaration,
     _parse_date,
     _Parser,
     _Record,
+    _totals,
+)
+from declarations.ebds_rules import (
+    CONTROL_SQL,
+    DUPLICATE,
+    ROW_KEYS,
+    SITUATION_RANKS,
+    STAGED_RULES,
+    Context,
+    EbdsIssue,
 )
 from declarations.periods import Period
 
@@ -51,17 +67,42 @@ _B02 = re.compile(
     )
     + "\r?\n?"
 )
-# Numbers are copied as the digits of the file: PostgreSQL reads them.
-_STAGE_COLUMNS = (
-    "line_no, affiliation, period, cnss_number, declared_name, children, af_due, af_deducted, af_net, af_returned, "
-    "days, real_salary, capped_salary, situation, rank, control"
+# Numbers are copied as the digits of the file: PostgreSQL reads them. The
+# columns are the rows of ``declarations.ebds_rules`` (a B02 has no CIN), which
+# the rules' SQL predicates name.
+_ROW_COLUMNS = (
+    "affiliation",
+    "period",
+    "cnss_number",
+    "declared_name",
+    "children",
+    "af_due",
+    "af_deducted",
+    "af_net",
+    "af_returned",
+    "days",
+    "real_salary",
+    "capped_salary",
+    "situation",
+    "rank",
+    "control",
 )
+if set(_ROW_COLUMNS) != set(ROW_KEYS) - {"cin"}:
+    raise AssertionError("the staging table's columns are not the rows of declarations.ebds_rules")
+_STAGE_COLUMNS = ", ".join(("line_no", *_ROW_COLUMNS))
 # How often (in lines) the progress callback hears from the scan.
 PROGRESS_EVERY = 5000
 
 
 class NotFast(Exception):
-    """The file needs the full parser (it may be fine, or it is rejected)."""
+    """The file needs the full parser (it may be fine, or it is rejected).
+
+    ``issues``: the problems the fast path found before it gave up, as the
+    parser reports them (empty when it gave up on a line it does not read)."""
+
+    def __init__(self, issues: list[EbdsIssue] | tuple = ()):
+        self.issues = list(issues)
+        super().__init__(f"{len(self.issues)} issue(s)")
 
 
 def _strip_end(raw: str) -> str:
@@ -75,22 +116,26 @@ def _strip_end(raw: str) -> str:
 @dataclass
 class Scanned:
     """What ``scan`` read: the declaration (header and B04 lines only), the
-    records the staged B02 lines are checked against, and the B02 count."""
+    records the staged B02 lines are checked against, the B02 count, and the
+    parser whose methods read the rest (with the problems found so far)."""
 
     declaration: EbdsDeclaration
     b02_count: int
     b03: _Record
+    b04: list[_Record]
     b05: _Record
     b06: _Record
+    parser: _Parser
+    context: Context
 
 
 def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[int], None] | None = None) -> Scanned:
     """Check the file's shape and write its B02 lines to ``copy`` (a psycopg ``Copy``).
 
-    Per line, Python checks only what a pattern and a set can: field kinds,
-    blank filler, printable text, a name, a known situation, one CNSS number
-    once. The arithmetic (days, ceiling, control sums, totals) is checked on
-    the staged rows by ``check_staged``. Raises ``NotFast`` at the first doubt.
+    Per line, Python checks only what a pattern and a dict can: field kinds,
+    blank filler, printable text, one CNSS number once. The rules of
+    ``declarations.ebds_rules`` are checked on the staged rows by
+    ``check_staged``. Raises ``NotFast`` at the first line it does not read.
     """
     parser = _Parser(text, ceiling=ceiling, max_days=max_days)
     numbered = enumerate(io.StringIO(text, newline="\n"), start=1)
@@ -102,7 +147,7 @@ def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[in
             raise NotFast
         record = parser.read_line(number, raw)
         if record is None or not record.sound or parser.issues:
-            raise NotFast
+            raise NotFast(parser.issues)
         singles[expected] = record
         return record
 
@@ -112,15 +157,17 @@ def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[in
     header = single("B01", number, raw)
     parser.check_header(header, singles["B00"])
     if parser.issues:
-        raise NotFast
+        raise NotFast(parser.issues)
+    context = parser.context(header)
     affiliation = header.values["N_Num_Affilie"]
     period = header.values["L_Periode"]
 
-    seen: set[str] = set()
-    add = seen.add
+    # CNSS number -> the line it was first seen on.
+    seen: dict[str, int] = {}
+    twice: list[tuple[str, int, int]] = []
     write_row = copy.write_row
     match = _B02.fullmatch
-    ranks = SITUATION_RANKS
+    rank_of = SITUATION_RANKS.get
     count = 0
     # B02 lines, until the B03.
     for number, raw in numbered:
@@ -132,13 +179,13 @@ def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[in
         g = m.groups()
         cnss = g[2]
         if cnss in seen:
-            raise NotFast
-        add(cnss)
-        name = g[3].rstrip().upper()
+            twice.append((cnss, number, seen[cnss]))
+        else:
+            seen[cnss] = number
+        # Text as the parser reads it (``_Parser.read_line``); an unknown
+        # situation has no rank (NULL), which its rule reports.
         situation = g[12].rstrip().upper()
-        if not name or situation not in ranks:
-            raise NotFast
-        write_row((number, g[0], g[1], cnss, name, *g[4:12], situation, ranks[situation], g[13]))
+        write_row((number, g[0], g[1], cnss, g[3].rstrip().upper(), *g[4:12], situation, rank_of(situation), g[13]))
         count += 1
         if progress and count % PROGRESS_EVERY == 0:
             progress(count)
@@ -154,9 +201,13 @@ def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[in
         if raw[:3] != "B04":
             raise NotFast
         record = parser.read_line(number, _strip_end(raw))
-        if record is None or not record.sound or record.values["N_Num_Assure"] in seen:
-            raise NotFast
-        add(record.values["N_Num_Assure"])
+        if record is None or not record.sound:
+            raise NotFast(parser.issues)
+        cnss = record.values["N_Num_Assure"]
+        if cnss in seen:
+            twice.append((cnss, number, seen[cnss]))
+        else:
+            seen[cnss] = number
         b04_records.append(record)
     else:
         raise NotFast
@@ -170,9 +221,10 @@ def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[in
     for record in (b03, *b04_records, b05, b06):
         parser.check_matches_header(record, header)
     b04_lines = [parser.read_employee(record) for record in b04_records]
+    for cnss, number, first in twice:
+        record_type = "B04" if number > b03.line else "B02"
+        parser.issues.append(DUPLICATE.issue(record_type, number, {"cnss_number": cnss, "first_line": first}, context))
     parser.check_totals(b05, b04_records)
-    if parser.issues:
-        raise NotFast
 
     transfer = singles["B00"].values["N_Identif_Transfert"]
     values = header.values
@@ -188,66 +240,105 @@ def scan(text: str, *, ceiling: int, max_days: int, copy, progress: Callable[[in
         issued_on=_parse_date(values["D_Date_Emission"]),
         due_on=_parse_date(values["D_Date_Exig"]),
         transfer_id="" if set(transfer) == {"0"} else transfer,
-        lines=b04_lines,
+        lines=[line for line in b04_lines if line is not None],
         header_line=header.line,
     )
     if progress:
         progress(count + len(b04_lines))
-    return Scanned(declaration=declaration, b02_count=count, b03=b03, b05=b05, b06=b06)
-
-
-def check_staged(cursor, scanned: Scanned, *, ceiling: int, max_days: int) -> dict[str, int]:
-    """The rules of each staged B02 line and the B03 and B06 totals, in SQL;
-    returns the B02 sums (``NotFast`` if anything is off)."""
-    declaration = scanned.declaration
-    cursor.execute(
-        """
-        SELECT count(*),
-               count(*) FILTER (WHERE affiliation <> %s OR period <> %s OR days > %s
-                                OR capped_salary <> least(real_salary, %s)
-                                OR control <> cnss_number::numeric + af_returned + days + real_salary
-                                              + capped_salary + rank),
-               coalesce(sum(cnss_number::numeric), 0), coalesce(sum(children), 0), coalesce(sum(af_due), 0),
-               coalesce(sum(af_deducted), 0), coalesce(sum(af_net), 0), coalesce(sum(af_returned), 0),
-               coalesce(sum(days), 0), coalesce(sum(real_salary), 0), coalesce(sum(capped_salary), 0),
-               coalesce(sum(control), 0)
-        FROM ebds_stage
-        """,
-        [declaration.affiliation_number, str(declaration.period), max_days, ceiling],
+    return Scanned(
+        declaration=declaration,
+        b02_count=count,
+        b03=b03,
+        b04=b04_records,
+        b05=b05,
+        b06=b06,
+        parser=parser,
+        context=context,
     )
+
+
+_SUMS = (
+    "N_T_Num_Imma",
+    "N_T_Enfants",
+    "N_T_AF_A_Payer",
+    "N_T_AF_A_Deduire",
+    "N_T_AF_Net_A_Payer",
+    "N_T_AF_A_Reverser",
+    "N_T_Jours_Declares",
+    "N_T_Salaire_Reel",
+    "N_T_Salaire_Plaf",
+)
+# The rules' predicates (SQL of the registry, values as parameters): one is
+# true when a staged line breaks that rule.
+_BROKEN = " OR ".join(f"({rule.sql})" for rule in STAGED_RULES)
+_CHECK_SQL = f"""
+    SELECT count(*), count(*) FILTER (WHERE {_BROKEN}),
+           coalesce(sum(cnss_number::numeric), 0), coalesce(sum(children), 0), coalesce(sum(af_due), 0),
+           coalesce(sum(af_deducted), 0), coalesce(sum(af_net), 0), coalesce(sum(af_returned), 0),
+           coalesce(sum(days), 0), coalesce(sum(real_salary), 0), coalesce(sum(capped_salary), 0),
+           CASE WHEN count(rank) = count(*) THEN coalesce(sum({CONTROL_SQL}), 0) END
+    FROM ebds_stage
+"""  # noqa: S608 - the rules' own SQL, every value a parameter
+_BROKEN_LINES_SQL = (
+    f"SELECT {', '.join(_ROW_COLUMNS)}, line_no, "  # noqa: S608 - the rules' own SQL, every value a parameter
+    + ", ".join(f"coalesce({rule.sql}, false)" for rule in STAGED_RULES)
+    + f" FROM ebds_stage WHERE {_BROKEN} ORDER BY line_no"
+)
+
+
+def broken_lines(cursor, context: Context) -> list[EbdsIssue]:
+    """The problems of the staged B02 lines, each reported by its rule's message."""
+    cursor.execute(_BROKEN_LINES_SQL, context.sql_params())
+    issues = []
+    width = len(_ROW_COLUMNS)
+    for values in cursor.fetchall():
+        row = dict(zip(_ROW_COLUMNS, values[:width], strict=True))
+        row["control"] = int(row["control"])
+        row["cin"] = ""
+        line = values[width]
+        for rule, broken in zip(STAGED_RULES, values[width + 1 :], strict=True):
+            if broken:
+                issues.append(rule.issue("B02", line, row, context))
+    return issues
+
+
+def check_staged(cursor, scanned: Scanned) -> dict[str, int]:
+    """The rules of ``declarations.ebds_rules`` on each staged B02 line, and the
+    B03 and B06 totals, in SQL; returns the B02 sums. ``NotFast`` with every
+    problem found (and those ``scan`` found) if the file breaks a rule."""
+    parser = scanned.parser
+    cursor.execute(_CHECK_SQL, scanned.context.sql_params())
     row = cursor.fetchone()
     count, broken = row[0], row[1]
-    if count != scanned.b02_count or broken:
+    if count != scanned.b02_count:
         raise NotFast
-    sums = dict(
-        zip(
-            (
-                "N_T_Num_Imma",
-                "N_T_Enfants",
-                "N_T_AF_A_Payer",
-                "N_T_AF_A_Deduire",
-                "N_T_AF_Net_A_Payer",
-                "N_T_AF_A_Reverser",
-                "N_T_Jours_Declares",
-                "N_T_Salaire_Reel",
-                "N_T_Salaire_Plaf",
-                "N_T_Ctr",
-            ),
-            (int(value) for value in row[2:]),
-            strict=True,
-        )
-    )
+    if broken:
+        parser.issues.extend(broken_lines(cursor, scanned.context))
+    sums = {name: int(value) for name, value in zip(_SUMS, row[2:11], strict=True)}
+    # Control sums as the fields add them up; none if a situation is unknown.
+    sums["N_T_Ctr"] = None if row[11] is None else int(row[11])
     sums["N_Nbr_Salaries"] = count
-    b03 = scanned.b03.numbers
-    if any(b03[name] != value for name, value in sums.items()):
-        raise NotFast
-    b05 = scanned.b05.numbers
-    for name in ("N_Nbr_Salaries", "N_T_Num_Imma", "N_T_Jours_Declares", "N_T_Salaire_Reel", "N_T_Salaire_Plaf"):
-        if scanned.b06.numbers[name] != sums[name] + b05[name]:
-            raise NotFast
-    if scanned.b06.numbers["N_T_Ctr"] != sums["N_T_Ctr"] + b05["N_T_Ctr"]:
-        raise NotFast
+    # B06 against the lines themselves, B02 and B04 (decision 3 of ``declarations.ebds``).
+    b04 = _totals("B05", [(r.type, r.numbers, "") for r in scanned.b04])
+    grand = {name: None if sums[name] is None or value is None else sums[name] + value for name, value in b04.items()}
+    parser.compare_totals(scanned.b03, sums)
+    parser.compare_totals(scanned.b06, grand)
+    if parser.issues:
+        raise NotFast(parser.issues)
     return sums
+
+
+def stage_and_check(
+    cursor, text: str, *, ceiling: int, max_days: int, progress: Callable[[int], None] | None = None
+) -> tuple[Scanned, dict[str, int]]:
+    """Read the file into the staging table and check every rule: the scan,
+    then ``check_staged``. ``NotFast`` (with the problems found, if any) when
+    the full parser must answer."""
+    open_stage(cursor)
+    with cursor.copy(copy_statement()) as copy:
+        scanned = scan(text, ceiling=ceiling, max_days=max_days, copy=copy, progress=progress)
+    analyze_stage(cursor)
+    return scanned, check_staged(cursor, scanned)
 
 
 def counts_of(sums: dict[str, int], declaration: EbdsDeclaration) -> dict[str, int]:

@@ -4,7 +4,9 @@ Pure Python: no database. ``parse_ebds`` turns the text of a salary declaration
 file (records B00 to B06) into an ``EbdsDeclaration`` or raises ``EbdsError``
 listing every problem found; ``write_ebds`` does the reverse, computing the capped
 salaries, control sums and totals. ``declarations.services.import_ebds`` stores a
-parsed file; ``docs/ebds.md`` describes the format for people.
+parsed file; ``docs/ebds.md`` describes the format for people. The rules of an
+employee line (days, capped salary, control sum...) are not written here but in
+``declarations.ebds_rules``, which the PostgreSQL fast path applies too.
 
 Layout (``shared/reference/damancom-ebds.md``): one record per line, 260 ASCII
 characters, CRLF or LF line ends. ``N`` fields are digits, right-aligned and
@@ -79,13 +81,22 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from declarations.ebds_rules import (
+    DUPLICATE,
+    EMPLOYEE_RULES,
+    HEADER_RULES,
+    SITUATION_RANKS,
+    TOTALS,
+    Context,
+    EbdsIssue,
+    expected_control,
+    record_row,
+)
 from declarations.periods import Period
 
 RECORD_LENGTH = 260
 N, AN, D, FILLER = "N", "AN", "D", "filler"
 
-# Situation codes and the rank that enters the B02 control sum.
-SITUATION_RANKS = {"": 0, "SO": 1, "DE": 2, "IT": 3, "IL": 4, "AT": 5, "CS": 6, "MS": 7, "MP": 8}
 # Situations that end an employment: left the company, deceased.
 EXIT_SITUATIONS = frozenset({"SO", "DE"})
 
@@ -254,19 +265,6 @@ class EbdsDeclaration:
     header_line: int = field(default=0, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class EbdsIssue:
-    """One problem in a file: the line (1-based, 0 for the whole file), the field
-    name from the specification, and a translated reason."""
-
-    line: int
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.line}: {self.field}: {self.reason}"
-
-
 class EbdsError(Exception):
     def __init__(self, issues: list[EbdsIssue]):
         self.issues = issues
@@ -286,6 +284,8 @@ class _Record:
     # False when the line's length or a number in it is wrong: figures derived
     # from it are not trusted.
     sound: bool = True
+    # The record as the rules read it (``ebds_rules.record_row``), once made.
+    row: dict | None = None
 
 
 def _split_lines(text: str) -> list[str]:
@@ -485,79 +485,50 @@ class _Parser:
                 _("Category %(value)r is not DS (salary declaration).") % {"value": transfer.values["L_Cat"]},
             )
 
+    def context(self, header: _Record | None = None) -> Context:
+        """What lines are judged against (``declarations.ebds_rules``)."""
+        if header is None or not header.values:
+            return Context(ceiling=self.ceiling, max_days=self.max_days)
+        return Context(
+            ceiling=self.ceiling,
+            max_days=self.max_days,
+            affiliation=header.values.get("N_Num_Affilie"),
+            period=header.values.get("L_Periode"),
+            header_line=header.line,
+        )
+
+    def apply(self, rules, record: _Record, context: Context) -> None:
+        if record.row is None:
+            record.row = record_row(record.type, record.values, record.numbers, sound=record.sound)
+        row = record.row
+        for rule in rules:
+            if rule.check(row, context):
+                self.issues.append(rule.issue(record.type, record.line, row, context))
+
     def check_matches_header(self, record: _Record, header: _Record) -> None:
-        for name, label in (("N_Num_Affilie", "affiliation number"), ("L_Periode", "period")):
-            value, expected = record.values.get(name), header.values.get(name)
-            if value is None or expected is None or value == expected:
-                continue
-            if label == "period":
-                reason = _("The period %(value)s differs from the employer header's (line %(line)d): %(expected)s.")
-            else:
-                reason = _(
-                    "The affiliation number %(value)s differs from the employer header's (line %(line)d): %(expected)s."
-                )
-            self.add(record.line, name, reason % {"value": value, "expected": expected, "line": header.line})
+        self.apply(HEADER_RULES, record, self.context(header))
 
     def read_employee(self, record: _Record) -> EbdsLine | None:
         if not record.values:
             return None
-        names = _LINE_FIELDS[record.type]
-        n = record.numbers
-        if not record.values.get("L_Nom_Prenom"):
-            self.add(record.line, "L_Nom_Prenom", _("The employee's name is blank."))
-        situation = record.values.get("L_Situation", "")
-        if situation not in SITUATION_RANKS:
-            self.add(
-                record.line,
-                "L_Situation",
-                _("Unknown situation code %(value)r (blank, SO, DE, IT, IL, AT, CS, MS or MP).") % {"value": situation},
-            )
-        cin = record.values.get("L_Num_CIN", "")
-        if cin and not _is_cin(cin):
-            self.add(
-                record.line,
-                "L_Num_CIN",
-                _("%(value)r is not a national ID number (CIN): 1 or 2 letters then 1 to 6 digits.") % {"value": cin},
-            )
-        days, real, capped = n.get(names["days"]), n.get(names["real"]), n.get(names["capped"])
-        if days is not None and days > self.max_days:
-            self.add(
-                record.line,
-                names["days"],
-                _("%(days)d days declared: at most %(max)d days a month can be declared.")
-                % {"days": days, "max": self.max_days},
-            )
-        if real is not None and capped is not None and capped != min(real, self.ceiling):
-            self.add(
-                record.line,
-                names["capped"],
-                _("The capped salary is %(value)d; it must be the real salary capped at %(ceiling)d: %(expected)d.")
-                % {"value": capped, "ceiling": self.ceiling, "expected": min(real, self.ceiling)},
-            )
-        if record.sound and situation in SITUATION_RANKS:
-            expected = _control_sum(record.type, n, situation)
-            if n["S_Ctr"] != expected:
-                self.add(
-                    record.line,
-                    "S_Ctr",
-                    _("The control sum is %(value)d; the fields of the line add up to %(expected)d.")
-                    % {"value": n["S_Ctr"], "expected": expected},
-                )
+        self.apply(EMPLOYEE_RULES[record.type], record, self.context())
         if not record.sound:
             return None
+        names = _LINE_FIELDS[record.type]
+        n = record.numbers
         return EbdsLine(
             cnss_number=record.values["N_Num_Assure"],
             name=record.values["L_Nom_Prenom"],
-            days=days,
-            real_salary=real,
-            capped_salary=capped,
-            situation=situation,
+            days=n[names["days"]],
+            real_salary=n[names["real"]],
+            capped_salary=n[names["capped"]],
+            situation=record.values.get("L_Situation", ""),
             children=n.get("N_Enfants", 0),
             af_due=n.get("N_AF_A_Payer", 0),
             af_deducted=n.get("N_AF_A_Deduire", 0),
             af_net=n.get("N_AF_Net_A_Payer", 0),
             af_returned=n.get("N_AF_A_Reverser", 0),
-            cin=cin,
+            cin=record.values.get("L_Num_CIN", ""),
             is_new=record.type == "B04",
             source_line=record.line,
         )
@@ -569,12 +540,8 @@ class _Parser:
             if number is None:
                 continue
             if number in first_seen:
-                self.add(
-                    record.line,
-                    "N_Num_Assure",
-                    _("CNSS number %(value)s is declared twice in this file (first on line %(first)d).")
-                    % {"value": number, "first": first_seen[number]},
-                )
+                row = {"cnss_number": number, "first_line": first_seen[number]}
+                self.issues.append(DUPLICATE.issue(record.type, record.line, row, self.context()))
             else:
                 first_seen[number] = record.line
 
@@ -582,38 +549,30 @@ class _Parser:
         if self.unreadable or not record.sound or not all(m.sound for m in members):
             return
         expected = _totals(record.type, [(m.type, m.numbers, m.values.get("L_Situation", "")) for m in members])
+        self.compare_totals(record, expected)
+
+    def compare_totals(self, record: _Record, expected: dict[str, int | None]) -> None:
+        """Each figure of a totals record against what its lines add up to
+        (``None``: not comparable); the fast path calls it with its SQL sums."""
         for name, value in expected.items():
-            if value is None:
-                continue
-            if record.numbers[name] != value:
-                self.add(
-                    record.line,
-                    name,
-                    _("The total is %(value)d; the lines add up to %(expected)d.")
-                    % {"value": record.numbers[name], "expected": value},
-                )
-
-
-def _is_cin(value: str) -> bool:
-    letters = len(value) - len(value.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-    digits = value[letters:]
-    return 1 <= letters <= 2 and 1 <= len(digits) <= 6 and digits.isdigit() and digits.isascii()
+            if value is not None and record.numbers[name] != value:
+                row = {"value": record.numbers[name], "expected": value}
+                self.issues.append(TOTALS.issue(record.type, record.line, row, self.context(), field_name=name))
 
 
 def _control_sum(record_type: str, n: dict[str, int], situation: str) -> int | None:
-    """S_Ctr of a B02 or B04 record; None when the situation code is unknown."""
-    if record_type == "B02":
-        if situation not in SITUATION_RANKS:
-            return None
-        return (
-            n["N_Num_Assure"]
-            + n["N_AF_A_Reverser"]
-            + n["N_Jours_Declares"]
-            + n["N_Salaire_Reel"]
-            + n["N_Salaire_Plaf"]
-            + SITUATION_RANKS[situation]
-        )
-    return n["N_Num_Assure"] + n["N_Nbr_Jours"] + n["N_Sal_Reel"] + n["N_Sal_Plaf"]
+    """S_Ctr of a B02 or B04 record (``ebds_rules.expected_control``); None when
+    the situation code is unknown."""
+    names = _LINE_FIELDS[record_type]
+    row = {
+        "cnss_number": n["N_Num_Assure"],
+        "af_returned": n.get("N_AF_A_Reverser", 0),
+        "days": n[names["days"]],
+        "real_salary": n[names["real"]],
+        "capped_salary": n[names["capped"]],
+        "rank": SITUATION_RANKS.get(situation) if record_type == "B02" else 0,
+    }
+    return expected_control(row)
 
 
 def _totals(total_type: str, members: list[tuple[str, dict[str, int], str]]) -> dict[str, int | None]:

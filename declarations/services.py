@@ -263,21 +263,12 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
     """``_store`` for a new declaration, set-based; ``bulk.NotFast`` at the first doubt."""
     with connection.cursor() as cursor:
         bulk.tune_transaction(cursor)
-        bulk.open_stage(cursor)
-        with cursor.copy(bulk.copy_statement()) as copy:
-            scanned = bulk.scan(
-                text,
-                ceiling=settings.DAMANE_SALARY_CEILING_CENTIMES,
-                max_days=settings.DAMANE_MAX_DAYS_PER_MONTH,
-                copy=copy,
-                progress=progress,
-            )
-        bulk.analyze_stage(cursor)
-        sums = bulk.check_staged(
+        scanned, sums = bulk.stage_and_check(
             cursor,
-            scanned,
+            text,
             ceiling=settings.DAMANE_SALARY_CEILING_CENTIMES,
             max_days=settings.DAMANE_MAX_DAYS_PER_MONTH,
+            progress=progress,
         )
         parsed = scanned.declaration
         if parsed.period > Period.of(timezone.localdate()):
