@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from backoffice.models import IDENTITY_FIELDS
 from backoffice.services import clean_identity_value
 from casework.forms import SupportingDocumentField
+from casework.four_eyes import NOTE_MAX_LENGTH
 from casework.models import CaseStatus
 from certificates import rules
 from certificates.models import CertificateKind
@@ -113,7 +114,9 @@ class IdentityChangeForm(forms.Form):
 
 
 class DecisionNoteForm(forms.Form):
-    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False)
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=NOTE_MAX_LENGTH, required=False
+    )
 
 
 class RequestCloseForm(forms.Form):

@@ -2,10 +2,10 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from casework.models import Decision, SupportingDocument
+from casework.models import Decision, SupportingDocument, four_eyes_constraints
 from registry.models import Insured
 
 # The registry fields an identity change may set, in display order.
@@ -63,15 +63,9 @@ class IdentityChange(SupportingDocument, Decision):
             models.UniqueConstraint(
                 fields=["insured"], condition=Q(status="pending"), name="identity_change_one_pending"
             ),
-            # Four eyes, also for anything that bypasses the services.
-            models.CheckConstraint(
-                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
-                name="identity_change_four_eyes",
-            ),
-            models.CheckConstraint(
-                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
-                | Q(status__in=["approved", "rejected"], decided_by__isnull=False, decided_at__isnull=False),
-                name="identity_change_decision_complete",
+            # Four eyes, also for anything that bypasses the services (casework.four_eyes).
+            *four_eyes_constraints(
+                prefix="identity_change", proposer="proposed_by", pending="pending", decided=["approved", "rejected"]
             ),
         ]
         indexes = [models.Index(fields=["status", "proposed_at"])]

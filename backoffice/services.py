@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp import match_token
 
 from accounts.insured_notices import insured_notify
@@ -26,6 +27,7 @@ from accounts.services import checked_login, login_throttle_key
 from audit.models import AuditEntry
 from audit.services import audit_record, model_values
 from backoffice.models import IDENTITY_FIELDS, IdentityChange
+from casework.four_eyes import FourEyes, four_eyes_approve, four_eyes_propose, four_eyes_reject
 from casework.models import Case, CaseKind, CaseStatus
 from casework.services import CaseError, case_decide
 from casework.uploads import check_upload, random_name, safe_display_name
@@ -78,6 +80,28 @@ def staff_roles(user) -> set[str]:
 
 def is_supervisor(user) -> bool:
     return SUPERVISOR in staff_roles(user)
+
+
+# Four eyes on identity changes: an agent or supervisor proposes, another supervisor decides.
+IDENTITY_CHANGE_FOUR_EYES = FourEyes(
+    model=IdentityChange,
+    proposer="proposed_by",
+    pending=IdentityChange.Status.PENDING,
+    may_propose=lambda user: bool(staff_roles(user)),
+    may_decide=is_supervisor,
+    error=BackofficeError,
+    not_proposer=gettext_lazy("Only agency agents and supervisors can propose identity changes."),
+    not_decider=gettext_lazy("Only a supervisor can approve or reject an identity change."),
+    not_pending=gettext_lazy("This change has already been decided."),
+    own_proposal=gettext_lazy("You proposed this change: another supervisor must decide it (four-eyes rule)."),
+    approved=IdentityChange.Status.APPROVED,
+    rejected=IdentityChange.Status.REJECTED,
+    reject_note_required=gettext_lazy("Explain why the change is rejected."),
+    one_pending_per="insured",
+    already_pending=gettext_lazy(
+        "A change to this record is already waiting for approval. Have it decided before proposing another."
+    ),
+)
 
 
 def insured_viewed(*, insured: Insured, actor: User, ip_address: str | None = None) -> AuditEntry:
@@ -178,8 +202,7 @@ def identity_change_propose(
     ip_address: str | None = None,
 ) -> IdentityChange:
     """Record an agent's proposed correction; nothing in the registry changes until a supervisor approves it."""
-    if not staff_roles(actor):
-        raise BackofficeError(_("Only agency agents and supervisors can propose identity changes."))
+    IDENTITY_CHANGE_FOUR_EYES.require_proposer(actor)
     reason = (reason or "").strip()
     if not reason:
         raise BackofficeError(_("Give the reason for the change."))
@@ -202,10 +225,6 @@ def identity_change_propose(
             if not proposed["cin"]:
                 raise BackofficeError(_("A CIN cannot be removed, only replaced by the new one."))
             _check_cin_free(insured=insured, cin=proposed["cin"])
-        if IdentityChange.objects.pending().filter(insured=insured).exists():
-            raise BackofficeError(
-                _("A change to this record is already waiting for approval. Have it decided before proposing another.")
-            )
         if case is not None:
             if case.insured_id != insured.pk or case.kind not in (CaseKind.NAME_CORRECTION, CaseKind.ID_UPDATE):
                 raise BackofficeError(_("This request cannot be resolved by an identity change of this person."))
@@ -220,33 +239,21 @@ def identity_change_propose(
             document_type=content_type,
             document_size=document.size,
             document_sha256=sha256,
-            proposed_by=actor,
             case=case,
         )
         store(change.document, random_name(extension), document, stored)
-        change.save()
-        _sync_identity_flag(insured)
-        audit_record(
-            action="backoffice.identity_change.proposed",
-            obj=change,
+        four_eyes_propose(
+            flow=IDENTITY_CHANGE_FOUR_EYES,
+            record=change,
             actor=actor,
+            action="backoffice.identity_change.proposed",
+            then=lambda change: _sync_identity_flag(insured),
             insured=insured,
             before=change.previous,
             after=change.proposed,
             reason=reason,
-            ip_address=ip_address or None,
+            ip_address=ip_address,
         )
-    return change
-
-
-def _locked_pending_change(*, change: IdentityChange, actor: User) -> IdentityChange:
-    if not is_supervisor(actor):
-        raise BackofficeError(_("Only a supervisor can approve or reject an identity change."))
-    change = IdentityChange.objects.select_for_update().get(pk=change.pk)
-    if not change.is_pending:
-        raise BackofficeError(_("This change has already been decided."))
-    if change.proposed_by_id == actor.pk:
-        raise BackofficeError(_("You proposed this change: another supervisor must decide it (four-eyes rule)."))
     return change
 
 
@@ -259,9 +266,9 @@ def identity_change_approve(
     *, change: IdentityChange, actor: User, note: str = "", ip_address: str | None = None
 ) -> IdentityChange:
     """Apply a pending change to the registry, decided by a supervisor who did not propose it."""
-    note = (note or "").strip()
-    with transaction.atomic():
-        change = _locked_pending_change(change=change, actor=actor)
+
+    def apply_to_registry(change: IdentityChange) -> None:
+        # Once the change is approved: the person's record (locked after the change, as everywhere).
         insured = Insured.objects.select_for_update().get(pk=change.insured_id)
         current = _current_identity(insured)
         if any(current[name] != value for name, value in change.previous.items()):
@@ -283,13 +290,6 @@ def identity_change_approve(
                 value = date.fromisoformat(value) if value else None
             setattr(insured, name, value)
         insured.save(update_fields=[*proposed, "updated_at"])
-
-        change.status = IdentityChange.Status.APPROVED
-        change.decided_by = actor
-        change.decided_at = timezone.now()
-        change.decision_note = note
-        change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-
         if change.case_id is not None and change.case.is_open:
             case_decide(
                 case=change.case,
@@ -312,17 +312,20 @@ def identity_change_approve(
             reason=change.reason,
             ip_address=ip_address or None,
         )
-        audit_record(
-            action="backoffice.identity_change.approved",
-            obj=change,
+
+    with transaction.atomic():
+        change = four_eyes_approve(
+            flow=IDENTITY_CHANGE_FOUR_EYES,
+            record=change,
             actor=actor,
-            insured=insured,
-            before={"status": IdentityChange.Status.PENDING},
-            after={"status": change.status, "proposed_by": change.proposed_by.get_username()},
-            reason=note,
-            ip_address=ip_address or None,
+            note=note,
+            action="backoffice.identity_change.approved",
+            then=apply_to_registry,
+            insured=change.insured,
+            after=lambda change: {"proposed_by": change.proposed_by.get_username()},
+            ip_address=ip_address,
         )
-        insured_notify(insured=insured, event="identity_change_approved", reference=_change_reference(change))
+        insured_notify(insured=change.insured, event="identity_change_approved", reference=_change_reference(change))
     return change
 
 
@@ -330,29 +333,22 @@ def identity_change_reject(
     *, change: IdentityChange, actor: User, note: str, ip_address: str | None = None
 ) -> IdentityChange:
     """Refuse a pending change: the registry keeps its values."""
-    note = (note or "").strip()
-    if not note:
-        raise BackofficeError(_("Explain why the change is rejected."))
+
+    def sync_flag(change: IdentityChange) -> None:
+        _sync_identity_flag(Insured.objects.select_for_update().get(pk=change.insured_id))
+
     with transaction.atomic():
-        change = _locked_pending_change(change=change, actor=actor)
-        insured = Insured.objects.select_for_update().get(pk=change.insured_id)
-        change.status = IdentityChange.Status.REJECTED
-        change.decided_by = actor
-        change.decided_at = timezone.now()
-        change.decision_note = note
-        change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        _sync_identity_flag(insured)
-        audit_record(
-            action="backoffice.identity_change.rejected",
-            obj=change,
+        change = four_eyes_reject(
+            flow=IDENTITY_CHANGE_FOUR_EYES,
+            record=change,
             actor=actor,
-            insured=insured,
-            before={"status": IdentityChange.Status.PENDING},
-            after={"status": change.status},
-            reason=note,
-            ip_address=ip_address or None,
+            note=note,
+            action="backoffice.identity_change.rejected",
+            then=sync_flag,
+            insured=change.insured,
+            ip_address=ip_address,
         )
-        insured_notify(insured=insured, event="identity_change_rejected", reference=_change_reference(change))
+        insured_notify(insured=change.insured, event="identity_change_rejected", reference=_change_reference(change))
     return change
 
 

@@ -34,6 +34,7 @@ from backoffice.forms import (
 from backoffice.models import IDENTITY_FIELDS, IdentityChange
 from backoffice.services import BackofficeError
 from casework.forms import AGENCIES, TREATY_COUNTRIES
+from casework.four_eyes import can_decide as can_decide_four_eyes
 from casework.models import Case, CaseKind, CaseStatus
 from certificates import rules
 from certificates.models import Certificate, CertificateKind, Channel
@@ -294,9 +295,7 @@ def _change(pk) -> IdentityChange:
 
 
 def _render_change(request, change: IdentityChange, form: DecisionNoteForm, status: int = 200):
-    can_decide = (
-        change.is_pending and services.SUPERVISOR in _roles(request) and change.proposed_by_id != request.user.pk
-    )
+    can_decide = can_decide_four_eyes(services.IDENTITY_CHANGE_FOUR_EYES, change, request.user)
     return render(
         request,
         "backoffice/identity_change_detail.html",

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -35,6 +36,29 @@ class Decision(models.Model):
 
     class Meta:
         abstract = True
+
+
+def four_eyes_constraints(
+    *, prefix: str, proposer: str, pending: str, decided: list[str], either: list[str] = ()
+) -> list[models.CheckConstraint]:
+    """Four eyes in the database, for a model with ``Decision``'s fields (``casework.four_eyes`` is the service).
+
+    ``<prefix>_four_eyes``: the decider is never the person in ``proposer``.
+    ``<prefix>_decision_complete``: a record in the ``pending`` status has no
+    decider nor decision time; one in a ``decided`` status has both; one in an
+    ``either`` status (reached with or without a decision) has both or neither.
+    """
+    undecided = {"decided_by__isnull": True, "decided_at__isnull": True}
+    done = {"decided_by__isnull": False, "decided_at__isnull": False}
+    complete = Q(status=pending, **undecided) | Q(status__in=list(decided), **done)
+    if either:
+        complete |= Q(status__in=list(either), **undecided) | Q(status__in=list(either), **done)
+    return [
+        models.CheckConstraint(
+            condition=Q(decided_by__isnull=True) | ~Q(decided_by=F(proposer)), name=f"{prefix}_four_eyes"
+        ),
+        models.CheckConstraint(condition=complete, name=f"{prefix}_decision_complete"),
+    ]
 
 
 class CaseKind(models.TextChoices):

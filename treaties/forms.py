@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from casework.forms import SupportingDocumentField
+from casework.four_eyes import NOTE_MAX_LENGTH
 from treaties.models import Convention, Unit
 from treaties.services import MAX_PERIODS
 
@@ -37,4 +38,6 @@ class VersionForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
+    )

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from casework.models import Decision, SupportingDocument
+from casework.models import Decision, SupportingDocument, four_eyes_constraints
 
 
 class Unit(models.TextChoices):
@@ -115,18 +115,11 @@ class ForeignPeriodVersion(SupportingDocument, Decision):
                 fields=["case"], condition=Q(status="approved"), name="treaty_version_one_approved"
             ),
             # Four eyes in the database: the approver is never the person who recorded the periods.
-            models.CheckConstraint(
-                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("recorded_by")),
-                name="treaty_version_four_eyes",
-            ),
-            models.CheckConstraint(
-                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
-                | Q(
-                    status__in=["approved", "rejected", "superseded"],
-                    decided_by__isnull=False,
-                    decided_at__isnull=False,
-                ),
-                name="treaty_version_decision_complete",
+            *four_eyes_constraints(
+                prefix="treaty_version",
+                proposer="recorded_by",
+                pending="pending",
+                decided=["approved", "rejected", "superseded"],
             ),
         ]
 

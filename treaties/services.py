@@ -19,8 +19,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
+from casework.four_eyes import FourEyes, four_eyes_approve, four_eyes_propose, four_eyes_reject
 from casework.models import Case, CaseKind, CaseStatus
 from casework.services import case_decide
 from casework.uploads import check_upload, random_name, safe_display_name
@@ -65,6 +67,26 @@ def is_treaty_officer(user) -> bool:
 def _require_officer(user) -> None:
     if not is_treaty_officer(user):
         raise TreatyError(_("Only officers of the International Treaties service can do this."))
+
+
+# Four eyes on foreign periods: an officer records a version, another officer decides it.
+PERIODS_FOUR_EYES = FourEyes(
+    model=ForeignPeriodVersion,
+    proposer="recorded_by",
+    pending=ForeignPeriodVersion.Status.PENDING,
+    may_propose=is_treaty_officer,
+    may_decide=is_treaty_officer,
+    error=TreatyError,
+    not_proposer=gettext_lazy("Only officers of the International Treaties service can do this."),
+    not_decider=gettext_lazy("Only officers of the International Treaties service can do this."),
+    not_pending=gettext_lazy("This version has already been decided."),
+    own_proposal=gettext_lazy("You recorded these periods: another officer must approve them (four-eyes rule)."),
+    approved=ForeignPeriodVersion.Status.APPROVED,
+    rejected=ForeignPeriodVersion.Status.REJECTED,
+    reject_note_required=gettext_lazy("Explain why these periods are rejected."),
+    one_pending_per="case",
+    already_pending=gettext_lazy("A version waits for approval: have it decided before recording another."),
+)
 
 
 def check_period(period: PeriodInput, *, today: date) -> None:
@@ -131,7 +153,7 @@ def periods_record(
     ip_address: str | None = None,
 ) -> ForeignPeriodVersion:
     """Record a new version of the foreign periods; it counts only once another officer approves it."""
-    _require_officer(actor)
+    PERIODS_FOUR_EYES.require_proposer(actor)
     today = timezone.localdate()
     if not periods:
         raise TreatyError(_("Enter at least one foreign period."))
@@ -156,8 +178,6 @@ def periods_record(
         if not case.is_open:
             raise TreatyError(_("This request is already closed."))
         _check_convention_country(case, convention)
-        if ForeignPeriodVersion.objects.pending().filter(case=case).exists():
-            raise TreatyError(_("A version waits for approval: have it decided before recording another."))
         number = (ForeignPeriodVersion.objects.filter(case=case).aggregate(n=Max("number"))["n"] or 0) + 1
         version = ForeignPeriodVersion(
             case=case,
@@ -168,29 +188,32 @@ def periods_record(
             document_type=content_type,
             document_size=document.size,
             document_sha256=sha256,
-            recorded_by=actor,
         )
         store(version.document, random_name(extension), document, stored)
-        version.save()
-        ForeignPeriod.objects.bulk_create(
-            ForeignPeriod(
-                version=version,
-                country=convention.country,
-                institution=p.institution.strip(),
-                start=p.start,
-                end=p.end,
-                unit=p.unit,
-                amount=p.amount,
-                reference=p.reference.strip(),
+
+        def record_periods(version: ForeignPeriodVersion) -> None:
+            ForeignPeriod.objects.bulk_create(
+                ForeignPeriod(
+                    version=version,
+                    country=convention.country,
+                    institution=p.institution.strip(),
+                    start=p.start,
+                    end=p.end,
+                    unit=p.unit,
+                    amount=p.amount,
+                    reference=p.reference.strip(),
+                )
+                for p in periods
             )
-            for p in periods
-        )
-        if case.status == CaseStatus.SUBMITTED:
-            case_decide(case=case, actor=actor, status=CaseStatus.IN_PROGRESS, note="", ip_address=ip_address)
-        audit_record(
-            action="treaties.periods.recorded",
-            obj=version,
+            if case.status == CaseStatus.SUBMITTED:
+                case_decide(case=case, actor=actor, status=CaseStatus.IN_PROGRESS, note="", ip_address=ip_address)
+
+        four_eyes_propose(
+            flow=PERIODS_FOUR_EYES,
+            record=version,
             actor=actor,
+            action="treaties.periods.recorded",
+            then=record_periods,
             insured=case.insured,
             after={
                 "request": case.reference,
@@ -214,70 +237,49 @@ def periods_record(
     return version
 
 
-def _locked_pending(version: ForeignPeriodVersion, actor) -> ForeignPeriodVersion:
-    _require_officer(actor)
-    version = ForeignPeriodVersion.objects.select_for_update().get(pk=version.pk)
-    if not version.is_pending:
-        raise TreatyError(_("This version has already been decided."))
-    if version.recorded_by_id == actor.pk:
-        raise TreatyError(_("You recorded these periods: another officer must approve them (four-eyes rule)."))
-    return version
-
-
 def periods_approve(
     *, version: ForeignPeriodVersion, actor, note: str = "", ip_address: str | None = None
 ) -> ForeignPeriodVersion:
     """Approve a pending version; the version it corrects stays, marked replaced."""
     with transaction.atomic():
+        # The request's lock first: whoever decides or issues on it takes it, so the approved version is stable.
         case = _treaty_case(version.case)
-        version = _locked_pending(version, actor)
         previous = ForeignPeriodVersion.objects.approved().filter(case=case).select_for_update().first()
-        if previous is not None:
-            previous.status = ForeignPeriodVersion.Status.SUPERSEDED
-            previous.save(update_fields=["status"])
-        version.status = ForeignPeriodVersion.Status.APPROVED
-        version.decided_by = actor
-        version.decided_at = timezone.now()
-        version.decision_note = (note or "").strip()
-        version.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        audit_record(
-            action="treaties.periods.approved",
-            obj=version,
+
+        def supersede(version: ForeignPeriodVersion) -> None:
+            if previous is not None:
+                previous.status = ForeignPeriodVersion.Status.SUPERSEDED
+                previous.save(update_fields=["status"])
+
+        return four_eyes_approve(
+            flow=PERIODS_FOUR_EYES,
+            record=version,
             actor=actor,
+            note=note,
+            action="treaties.periods.approved",
+            apply=supersede,
             insured=case.insured,
-            before={"status": ForeignPeriodVersion.Status.PENDING, "replaces": previous.number if previous else None},
-            after={"status": version.status, "version": version.number, "recorded_by": version.recorded_by.username},
-            reason=version.decision_note,
+            before={"replaces": previous.number if previous else None},
+            after=lambda version: {"version": version.number, "recorded_by": version.recorded_by.username},
             ip_address=ip_address,
         )
-    return version
 
 
 def periods_reject(
     *, version: ForeignPeriodVersion, actor, note: str, ip_address: str | None = None
 ) -> ForeignPeriodVersion:
-    note = (note or "").strip()
-    if not note:
-        raise TreatyError(_("Explain why these periods are rejected."))
     with transaction.atomic():
         case = _treaty_case(version.case)
-        version = _locked_pending(version, actor)
-        version.status = ForeignPeriodVersion.Status.REJECTED
-        version.decided_by = actor
-        version.decided_at = timezone.now()
-        version.decision_note = note
-        version.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        audit_record(
-            action="treaties.periods.rejected",
-            obj=version,
+        return four_eyes_reject(
+            flow=PERIODS_FOUR_EYES,
+            record=version,
             actor=actor,
+            note=note,
+            action="treaties.periods.rejected",
             insured=case.insured,
-            before={"status": ForeignPeriodVersion.Status.PENDING},
-            after={"status": version.status, "version": version.number},
-            reason=note,
+            after=lambda version: {"version": version.number},
             ip_address=ip_address,
         )
-    return version
 
 
 def treaty_facts(*, insured: Insured, version: ForeignPeriodVersion, today: date) -> dict:

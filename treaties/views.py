@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.services import audit_record
 from backoffice.decorators import staff_required
 from casework.forms import TREATY_COUNTRIES
+from casework.four_eyes import can_decide as can_decide_four_eyes
 from casework.models import Case, CaseKind, CaseStatus
 from damane.access import client_ip
 from treaties import services
@@ -76,7 +77,8 @@ def _render_detail(request, case, decision_form=None, status=200):
             "versions": versions,
             "approved": approved,
             "pending": pending,
-            "can_decide": pending is not None and pending.recorded_by_id != request.user.pk,
+            "can_decide": pending is not None
+            and can_decide_four_eyes(services.PERIODS_FOUR_EYES, pending, request.user),
             "can_issue": approved is not None and pending is None and approved.certificate_id is None,
             "decision_form": decision_form or DecisionForm(),
             "page_has_errors": bool(decision_form is not None and decision_form.errors),

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casework.four_eyes import NOTE_MAX_LENGTH
 from registry.fields import IdentifierField
 from registry.validators import normalize_cin, validate_cin
 
@@ -90,7 +91,7 @@ class MatchDecisionForm(forms.Form):
     note = forms.CharField(
         label=_("Note"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
+        max_length=NOTE_MAX_LENGTH,
         error_messages={"required": _("Explain the decision in a note.")},
     )
 

@@ -9,10 +9,10 @@ registry record (``unregistered.services.unregistered_link``).
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from casework.models import Decision
+from casework.models import Decision, four_eyes_constraints
 from registry.validators import validate_cin
 
 
@@ -54,10 +54,14 @@ class UnregisteredPerson(Decision):
         verbose_name_plural = _("people absent from the registry")
         ordering = ["-recorded_at"]
         constraints = [
-            # Four eyes: whoever recorded the person never decides about them.
-            models.CheckConstraint(
-                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("recorded_by")),
-                name="unregistered_four_eyes",
+            # Four eyes: whoever recorded the person never decides about them (casework.four_eyes). A record
+            # is clear, or linked, with or without a decision (no possible match needed one).
+            *four_eyes_constraints(
+                prefix="unregistered",
+                proposer="recorded_by",
+                pending="review",
+                decided=["same_person"],
+                either=["clear", "linked"],
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["same_person", "linked"]) | Q(linked_insured__isnull=False),

@@ -16,9 +16,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
 from backoffice.services import is_supervisor, staff_roles
+from casework.four_eyes import FourEyes, four_eyes_decide, four_eyes_propose
 from certificates.models import Certificate, CertificateKind, Channel
 from certificates.services import certificate_store
 from declarations.status import expected_period
@@ -53,6 +55,21 @@ class CinInRegistry(UnregisteredError):
         )
 
 
+# Four eyes on possible matches: whoever recorded the person never decides about them.
+MATCH_FOUR_EYES = FourEyes(
+    model=UnregisteredPerson,
+    proposer="recorded_by",
+    pending=UnregisteredPerson.Status.REVIEW,
+    may_propose=lambda user: bool(staff_roles(user)),
+    may_decide=is_supervisor,
+    error=UnregisteredError,
+    not_proposer=gettext_lazy("Only agency agents and supervisors can record a person."),
+    not_decider=gettext_lazy("Only a supervisor can decide a possible match."),
+    not_pending=gettext_lazy("No possible match waits for a decision on this record."),
+    own_proposal=gettext_lazy("You recorded this person: another supervisor must decide (four eyes)."),
+)
+
+
 def registry_holder(cin: str) -> Insured | None:
     """The registry record whose current or earlier CIN is exactly ``cin``, if any."""
     return Insured.objects.by_cin(cin).order_by("pk").first() if cin else None
@@ -85,21 +102,20 @@ def unregistered_record(*, actor, values: dict, ip_address: str | None = None) -
     a looser possible match (name and birth date) sets the record to wait for a
     supervisor.
     """
-    if not staff_roles(actor):
-        raise UnregisteredError(_("Only agency agents and supervisors can record a person."))
+    MATCH_FOUR_EYES.require_proposer(actor)
     holder = registry_holder(values["cin"])
     if holder is not None:
         raise CinInRegistry(holder)
     try:
         with transaction.atomic():
-            person = UnregisteredPerson(recorded_by=actor, **{name: values[name] for name in IDENTITY})
+            person = UnregisteredPerson(**{name: values[name] for name in IDENTITY})
             person.matches = _search(person)
             person.status = UnregisteredPerson.Status.REVIEW if person.matches else UnregisteredPerson.Status.CLEAR
-            person.save()
-            audit_record(
-                action="unregistered.person.recorded",
-                obj=person,
+            four_eyes_propose(
+                flow=MATCH_FOUR_EYES,
+                record=person,
                 actor=actor,
+                action="unregistered.person.recorded",
                 after={**_identity(person), "status": person.status, "matches": person.matches},
                 ip_address=ip_address,
             )
@@ -120,17 +136,8 @@ def unregistered_decide(
     checked again under the lock. Otherwise the person is that registry record:
     no certificate of absence, the two records are linked.
     """
-    note = (note or "").strip()
-    if not is_supervisor(actor):
-        raise UnregisteredError(_("Only a supervisor can decide a possible match."))
-    if not note:
-        raise UnregisteredError(_("Explain the decision in a note."))
-    with transaction.atomic():
-        person = UnregisteredPerson.objects.select_for_update().get(pk=person.pk)
-        if person.recorded_by_id == actor.pk:
-            raise UnregisteredError(_("You recorded this person: another supervisor must decide (four eyes)."))
-        if person.status != UnregisteredPerson.Status.REVIEW:
-            raise UnregisteredError(_("No possible match waits for a decision on this record."))
+
+    def rule_on_matches(person: UnregisteredPerson) -> None:
         candidates = [match["insured"] for match in person.matches]
         holder = registry_holder(person.cin)
         if holder is not None:
@@ -138,33 +145,27 @@ def unregistered_decide(
             if same_person is None or same_person.pk != holder.pk:
                 raise CinInRegistry(holder)
             candidates.append(holder.pk)
-        before = {"status": person.status}
         if same_person is None:
-            person.status = UnregisteredPerson.Status.CLEAR
             person.ruled_out = sorted(set(person.ruled_out) | set(candidates))
         else:
             if same_person.pk not in candidates:
                 raise UnregisteredError(_("Choose one of the possible matches."))
-            person.status = UnregisteredPerson.Status.SAME_PERSON
             person.linked_insured = same_person
             person.linked_at = timezone.now()
-        person.decided_by = actor
-        person.decided_at = timezone.now()
-        person.decision_note = note
-        person.save()
-        audit_record(
-            action="unregistered.person.match_ruled_out"
-            if same_person is None
-            else "unregistered.person.match_confirmed",
-            obj=person,
-            actor=actor,
-            insured=same_person,
-            before=before,
-            after={"status": person.status, "matches": person.matches, "insured": getattr(same_person, "pk", None)},
-            reason=note,
-            ip_address=ip_address,
-        )
-    return person
+
+    return four_eyes_decide(
+        flow=MATCH_FOUR_EYES,
+        record=person,
+        actor=actor,
+        status=UnregisteredPerson.Status.CLEAR if same_person is None else UnregisteredPerson.Status.SAME_PERSON,
+        note=note,
+        note_required=_("Explain the decision in a note."),
+        action="unregistered.person.match_ruled_out" if same_person is None else "unregistered.person.match_confirmed",
+        apply=rule_on_matches,
+        insured=same_person,
+        after=lambda person: {"matches": person.matches, "insured": getattr(same_person, "pk", None)},
+        ip_address=ip_address,
+    )
 
 
 def _holder(person: UnregisteredPerson) -> dict:

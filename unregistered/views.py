@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from backoffice.decorators import agency_required
-from backoffice.services import is_supervisor
+from casework.four_eyes import can_decide as can_decide_four_eyes
 from certificates.models import Certificate
 from damane.access import client_ip
 from registry.models import Insured
@@ -86,11 +86,7 @@ def _render_person(request, person, *, form=None, status=200):
     # An exact CIN hit is a hard stop: "none of these" is not offered (unregistered.services.CinInRegistry).
     holder = services.registry_holder(person.cin) if person.status == UnregisteredPerson.Status.REVIEW else None
     candidates = _candidates(person, holder)
-    can_decide = (
-        person.status == UnregisteredPerson.Status.REVIEW
-        and is_supervisor(request.user)
-        and person.recorded_by_id != request.user.pk
-    )
+    can_decide = can_decide_four_eyes(services.MATCH_FOUR_EYES, person, request.user)
     if can_decide and form is None:
         form = MatchDecisionForm(candidates=_choices(candidates, holder), allow_none=holder is None)
     return render(
