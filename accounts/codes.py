@@ -1,4 +1,4 @@
-"""One-time SMS codes (SECURITY.md 1-5).
+"""One-time SMS codes (docs/security.md §1-5).
 
 A code is 6 digits from ``secrets``, valid 10 minutes, accepted once, and bound
 to one account, one purpose and (for activation) one registration: the HMAC

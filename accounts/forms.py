@@ -13,7 +13,7 @@ from registry.validators import normalize_cin, normalize_cnss_number, validate_c
 
 
 def _password_field(label, autocomplete="new-password", help_text=""):
-    # No composition rules and paste allowed (SECURITY.md 7): length and the
+    # No composition rules and paste allowed (docs/security.md §7): length and the
     # common-password list are checked by AUTH_PASSWORD_VALIDATORS.
     return forms.CharField(
         label=label,
@@ -115,7 +115,7 @@ class LoginForm(forms.Form):
 
 
 class CurrentPasswordMixin:
-    """Checks the current password under the same failure counter as the login (SECURITY.md 8, 10)."""
+    """Checks the current password under the same failure counter as the login (docs/security.md §8, 10)."""
 
     wrong_password_message = _("Your current password is not correct.")
 

@@ -1,4 +1,4 @@
-"""Sessions end 12 hours after login whatever the activity (SECURITY.md 9).
+"""Sessions end 12 hours after login whatever the activity (docs/security.md §9).
 
 The 15-minute idle limit is the session cookie age, renewed on every request
 (SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST); this middleware adds the

@@ -92,7 +92,7 @@ class SmsMessage(models.Model):
     """The outbox: one row per SMS the portal sends, and the idempotency key of its task.
 
     ``body`` is stored with the one-time code replaced by bullets: the clear code
-    exists only in the message itself (SECURITY.md 2). A message is ``queued``
+    exists only in the message itself (docs/security.md §2). A message is ``queued``
     when the request commits, ``sending`` while a worker has handed it to the
     provider and not yet heard back, then ``sent`` or ``failed``; a task finding
     it in any state but ``queued`` sends nothing (docs/operations.md).
@@ -215,7 +215,7 @@ class Throttle(models.Model):
     """A failure counter over a window, with a lock once it reaches its limit.
 
     Rows are locked (SELECT ... FOR UPDATE) while counting, so concurrent failures
-    all count (SECURITY.md 3, 8, 18). ``key`` names what is counted, e.g.
+    all count (docs/security.md §3, 8, 18). ``key`` names what is counted, e.g.
     ``login:user:42`` or ``otp:user:42``.
     """
 

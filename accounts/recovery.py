@@ -3,7 +3,7 @@
 The person types a CNSS number and a CIN; a code goes to the phone the employer
 declared, then the person types the code and a new password. The form is
 anonymous and names a person, so it must answer a made-up pair exactly as a real
-one (SECURITY.md 6): the same pages, messages, queries and time.
+one (docs/security.md §6): the same pages, messages, queries and time.
 
 Everything a stranger can see comes from one ``RecoveryRequest`` row per pair,
 which exists for made-up pairs too: when a code "goes" (at most one a minute per
@@ -76,7 +76,7 @@ def counter_key(request: RecoveryRequest) -> str:
     Not on the account's counter (``otp:user:<id>``): a stranger can add to that one
     through the activation page of a decoy registration, and a lock coming sooner
     would tell that the pair has an account. A pair names at most one account, so
-    this is still 10 wrong codes per account in 10 minutes (SECURITY.md 3).
+    this is still 10 wrong codes per account in 10 minutes (docs/security.md §3).
     """
     return f"otp:recovery:{request.key}"
 
@@ -206,7 +206,7 @@ def recovery_complete(*, request_id: int, code: str, new_password: str, ip_addre
         if error is None:
             request.tries += 1
             request.save(update_fields=["tries", "updated_at"])
-            # The real code counts its own tries too (SECURITY.md 3); for a made-up pair this matches nothing.
+            # The real code counts its own tries too (docs/security.md §3); for a made-up pair this matches nothing.
             live.update(tries=F("tries") + 1)
             error = CodeTriesExhausted() if request.tries >= max_tries else CodeInvalid()
         locked_now = throttles.record_failure(

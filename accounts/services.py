@@ -209,7 +209,7 @@ def registration_activate(*, registration: Registration, code: str, ip_address: 
             if error is None:
                 registration.tries += 1
                 registration.save(update_fields=["tries"])
-                # The real code counts its own tries too (SECURITY.md 3); a decoy has none.
+                # The real code counts its own tries too (docs/security.md §3); a decoy has none.
                 live.update(tries=F("tries") + 1)
                 error = CodeTriesExhausted() if registration.tries >= max_tries else CodeInvalid()
             locked_now = throttles.record_failure(
@@ -316,7 +316,7 @@ def checked_login(*, key: str, attempt) -> User:
 def login_check(*, request, identifier: str, password: str) -> User:
     """The insured account for this CNSS number or e-mail and password, or ``LoginFailed`` / ``LoginLocked``.
 
-    5 failures in 10 minutes lock for 10 minutes (SECURITY.md 8). Accounts not
+    5 failures in 10 minutes lock for 10 minutes (docs/security.md §8). Accounts not
     yet activated, disabled accounts and staff accounts fail like a wrong password.
     """
     identifier = (identifier or "").strip()
@@ -328,7 +328,7 @@ def login_unlock(*, user: User) -> None:
     throttles.clear(login_throttle_key("login", user, ""))
 
 
-# --- Changes by the account owner (SECURITY.md 10) -----------------------------
+# --- Changes by the account owner (docs/security.md §10) -----------------------------
 
 
 def email_change(*, user: User, new_email: str, ip_address: str | None = None) -> User:

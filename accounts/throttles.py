@@ -1,4 +1,4 @@
-"""Failure counters with locks, in the database and row-locked (SECURITY.md 3, 8, 18).
+"""Failure counters with locks, in the database and row-locked (docs/security.md §3, 8, 18).
 
 Every function that changes a counter must run inside ``transaction.atomic()``:
 the row stays locked until the transaction ends, so concurrent failures on one

@@ -5,7 +5,7 @@ from django.utils.translation import ngettext
 
 
 class MaximumLengthValidator:
-    """Refuse passwords longer than ``max_length`` characters (SECURITY.md 7)."""
+    """Refuse passwords longer than ``max_length`` characters (docs/security.md §7)."""
 
     def __init__(self, max_length: int = 128):
         self.max_length = max_length

@@ -255,7 +255,7 @@ def dashboard(request):
     )
 
 
-# --- Account settings (SECURITY.md 10) ------------------------------------------------
+# --- Account settings (docs/security.md §10) ------------------------------------------------
 
 
 @never_cache

@@ -1,6 +1,6 @@
 """When an employer's missing declaration becomes an arrears alert (pure, injectable today).
 
-DOMAIN.md "Arrears alerts": an opted-in worker is told once per employer and
+docs/domain.md "Arrears alerts": an opted-in worker is told once per employer and
 period when an employer of an active employment misses a declaration, that is
 when the declaration of a period is past its due day (the 10th of the next
 month, ``DAMANE_DECLARATION_DUE_DAY``) and still absent. Before the due day

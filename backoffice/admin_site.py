@@ -1,4 +1,4 @@
-"""The Django admin for staff only, behind the back-office login with TOTP (SECURITY.md 11)."""
+"""The Django admin for staff only, behind the back-office login with TOTP (docs/security.md §11)."""
 
 from functools import wraps
 

@@ -1,7 +1,7 @@
 """The back office's writes.
 
 Staff login: password, then a TOTP code from a confirmed django-otp device
-(SECURITY.md 11). Both steps count failures under the same per-account lock as
+(docs/security.md §11). Both steps count failures under the same per-account lock as
 insured logins (5 in 10 minutes, then 10 minutes), under their own ``staff:`` keys.
 
 Agency work (docs/backoffice.md): identity changes proposed by an agent and

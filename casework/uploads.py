@@ -1,4 +1,4 @@
-"""Supporting documents: PDF, JPEG or PNG checked by content, size-limited (SECURITY.md 13)."""
+"""Supporting documents: PDF, JPEG or PNG checked by content, size-limited (docs/security.md §13)."""
 
 from __future__ import annotations
 

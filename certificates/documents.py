@@ -1,6 +1,6 @@
 """What a certificate document says: the snapshot printed on it.
 
-A certificate is a snapshot (STYLE.md, "Documents are snapshots"): issuing copies
+A certificate is a snapshot (docs/style.md, "Documents are snapshots"): issuing copies
 everything printed into a :class:`CertificateSnapshot`, stored as JSON in the
 certificate row (``to_dict()``), and the PDF is a pure function of it
 (``certificates.rendering``). Nothing here reads the database.
@@ -326,7 +326,7 @@ class CertificateSnapshot:
         )
 
 
-# --- Identifiers printed on the document (SECURITY.md 14) -------------------------
+# --- Identifiers printed on the document (docs/security.md §14) -------------------------
 
 # 16 random bytes: 128 bits, 22 URL-safe characters in the QR code URL.
 PUBLIC_ID_BYTES = 16

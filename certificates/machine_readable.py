@@ -10,7 +10,7 @@ signature.
 
 The JSON follows the JSON Schema ``schemas/certificate.json``, published at
 ``/api/v1/schemas/certificate.json`` (docs/certificates.md). It is the
-snapshot printed on the page (STYLE.md, "Documents are snapshots") plus the
+snapshot printed on the page (docs/style.md, "Documents are snapshots") plus the
 issuer and the verify address: what the PDF already shows, nothing more.
 """
 

@@ -39,7 +39,7 @@ class CertificateQuerySet(models.QuerySet):
 class Certificate(models.Model):
     kind = models.CharField(_("type"), max_length=20, choices=CertificateKind.choices)
     number = models.CharField(_("number"), max_length=32, unique=True)
-    # Opaque id in the QR code URL: 128 random bits or more (SECURITY.md 14).
+    # Opaque id in the QR code URL: 128 random bits or more (docs/security.md §14).
     public_id = models.CharField(_("public id"), max_length=64, unique=True)
     # What a person types on the verify page: >= 100 bits, no 0/O/1/I/L.
     verification_code = models.CharField(_("verification code"), max_length=40, unique=True)

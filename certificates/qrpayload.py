@@ -140,7 +140,7 @@ def _key_facts(kind: str, facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def qr_claims(snapshot: CertificateSnapshot) -> dict[str, Any]:
-    """What the QR code states about ``snapshot``. No CIN or CNSS number (SECURITY.md 15)."""
+    """What the QR code states about ``snapshot``. No CIN or CNSS number (docs/security.md §15)."""
     return {
         "id": snapshot.public_id,
         "k": KIND_CODES[snapshot.kind],

@@ -1,6 +1,6 @@
 """Which certificate may be issued online, with what facts, and if not, why.
 
-Pure functions over plain data (DOMAIN.md "The six certificates" and "Blocking
+Pure functions over plain data (docs/domain.md "The six certificates" and "Blocking
 cases"): ``evaluate(record, kind, options, today)`` returns either ``Allowed``
 with the exact facts to print, or ``Blocked`` with the reason and its ways out.
 Nothing here touches the database; ``certificates.selectors.insured_record``

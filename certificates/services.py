@@ -70,7 +70,7 @@ def evaluate_for(insured: Insured, kind: str, options: rules.Options | None = No
 
 
 def next_certificate_number(kind: str, year: int) -> str:
-    """A number that never repeats, also across processes (SECURITY.md 17)."""
+    """A number that never repeats, also across processes (docs/security.md §17)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval('certificate_number_seq')")

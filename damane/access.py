@@ -8,7 +8,7 @@ from django.http import Http404
 
 
 def insured_required(view):
-    """Logged-in insured persons only; anyone else signed in gets 404 (SECURITY.md 11-12)."""
+    """Logged-in insured persons only; anyone else signed in gets 404 (docs/security.md §11-12)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):

@@ -2,7 +2,7 @@
 
 The formatters redact, from the finished line (message, arguments and traceback
 alike), anything shaped like a CNSS number, a CIN, a phone number, a one-time
-code or an e-mail address (SECURITY.md 23). Code should not log such values in
+code or an e-mail address (docs/security.md §23). Code should not log such values in
 the first place; this is the net under it, for library messages too (a provider
 error quoting the number it refused).
 """

@@ -1,4 +1,5 @@
-"""Answer 503, not 500, when the database or Redis is unreachable, or an upload cannot be stored (SECURITY.md 19, 24).
+"""Answer 503, not 500, when the database or Redis is unreachable, or an upload cannot be stored
+(docs/security.md §19, 24).
 
 Rate limits and lockouts live in Redis: when it does not answer, the limit
 check raises, the view never runs, and the person gets this clear 503 — a

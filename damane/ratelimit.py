@@ -2,7 +2,7 @@
 
 Counters live in the default cache: Redis in production and in the test suite
 (``REDIS_URL``), where ``cache.add`` and ``cache.incr`` are atomic, so a limit
-holds across several application processes (SECURITY.md 18). The demo without
+holds across several application processes (docs/security.md §18). The demo without
 Redis uses the database cache, whose ``incr`` is a read then a write: good
 enough for one demo process, not for production.
 
@@ -87,7 +87,7 @@ def _redis_hit(cache_key: str, window: int) -> int | None:
     instead of ``add()`` then ``incr()``, two round trips (issue 10). The key
     and the stored integer are the ones Django's RedisCache uses, so ``peek``
     (``cache.get``) reads the same counter. Redis errors propagate: the request
-    gets its 503 and the limit is never skipped (SECURITY.md 24).
+    gets its 503 and the limit is never skipped (docs/security.md §24).
     """
     global _hit_script
     backend = caches["default"]

@@ -131,7 +131,7 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     options = DATABASES["default"].setdefault("OPTIONS", {})
-    # A database outage must answer 503 within seconds, not hang (SECURITY.md 19).
+    # A database outage must answer 503 within seconds, not hang (docs/security.md §19).
     options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3)
     if DATABASE_POOL:
         # Django's backend, with a pool that checks a connection before lending
@@ -192,7 +192,7 @@ if CELERY_TASK_ALWAYS_EAGER and not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 # A task is acknowledged once done, and given back to the queue when its worker
-# dies: tasks must therefore be idempotent (STYLE.md, "Background work").
+# dies: tasks must therefore be idempotent (docs/style.md, "Background work").
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -274,7 +274,7 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
-# --- Sessions and cookies (SECURITY.md 9, 20) ---------------------------------
+# --- Sessions and cookies (docs/security.md §9, 20) ---------------------------------
 # Database sessions that treat a malformed session cookie as no session (damane/sessions.py).
 SESSION_ENGINE = "damane.sessions"
 SESSION_IDLE_TIMEOUT = env_int("DAMANE_SESSION_IDLE_SECONDS", 15 * 60)
@@ -368,7 +368,7 @@ TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
 TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10)
 
-# --- Domain rules (DOMAIN.md): the one place where the fund's numbers live -----
+# --- Domain rules (docs/domain.md): the one place where the fund's numbers live -----
 # Salary ceiling for short-term benefits and pension, in centimes (6,000.00 MAD).
 # It is also a database CHECK constraint on declaration lines: changing it needs
 # a migration as well.
@@ -377,7 +377,7 @@ DAMANE_MAX_DAYS_PER_MONTH = 26
 DAMANE_MAX_DAYS_PER_QUARTER = 78
 DAMANE_PENSION_DAYS_THRESHOLD = 3240
 DAMANE_PENSION_AGE = 60
-# Employer status (assumed rule, DOMAIN.md): declarations for period P are due on
+# Employer status (assumed rule, docs/domain.md): declarations for period P are due on
 # this day of the month after P; an employer may be this many periods behind
 # before it is in arrears.
 DAMANE_DECLARATION_DUE_DAY = env_int("DAMANE_DECLARATION_DUE_DAY", 10)
@@ -385,7 +385,7 @@ DAMANE_STATUS_TOLERANCE_PERIODS = env_int("DAMANE_STATUS_TOLERANCE_PERIODS", 1)
 DAMANE_CERTIFICATE_VALIDITY_MONTHS = 3
 DAMANE_NON_AFFILIATION_LOOKBACK_PERIODS = 12
 
-# --- Accounts and one-time codes (SECURITY.md 1-11; see docs/accounts.md) -----
+# --- Accounts and one-time codes (docs/security.md §1-11; see docs/accounts.md) -----
 # Insured accounts log in with their CNSS number or e-mail; staff accounts only
 # through the back office (password then TOTP). The two never share a backend.
 AUTHENTICATION_BACKENDS = ["accounts.backends.InsuredBackend", "accounts.backends.StaffBackend"]
@@ -404,7 +404,7 @@ DAMANE_OTP_MAX_TRIES_PER_CODE = 5
 DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT = 10
 DAMANE_OTP_FAILURE_WINDOW_SECONDS = 10 * 60
 DAMANE_OTP_LOCK_SECONDS = 10 * 60
-# Sends per phone number, counted across accounts (SECURITY.md 4).
+# Sends per phone number, counted across accounts (docs/security.md §4).
 DAMANE_SMS_MIN_INTERVAL_SECONDS = 60
 DAMANE_SMS_MAX_PER_HOUR = 5
 DAMANE_SMS_MAX_PER_DAY = 10
@@ -485,12 +485,12 @@ if SENTRY_DSN:
         traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
     )
 
-# --- Verification (SECURITY.md 15) ---------------------------------------------------
+# --- Verification (docs/security.md §15) ---------------------------------------------------
 # Look-ups per client address and minute, across the QR page, the typed code, the
 # PDF upload and the JSON API.
 DAMANE_VERIFY_LOOKUPS_PER_MINUTE = env_int("DAMANE_VERIFY_LOOKUPS_PER_MINUTE", 30)
 
-# --- Integrators and share codes (docs/integrators.md, SECURITY.md 25) -------------
+# --- Integrators and share codes (docs/integrators.md, docs/security.md §25) -------------
 # Default quotas of a new API key (the back office may set others per key): a bank
 # checking thousands of files a day, at the pace of a batch job.
 DAMANE_API_KEY_DEFAULT_PER_MINUTE = env_int("DAMANE_API_KEY_DEFAULT_PER_MINUTE", 600)
@@ -498,5 +498,5 @@ DAMANE_API_KEY_DEFAULT_PER_DAY = env_int("DAMANE_API_KEY_DEFAULT_PER_DAY", 50_00
 # A key expires after at most a year; rotating one leaves the old key working this long.
 DAMANE_API_KEY_MAX_VALID_DAYS = env_int("DAMANE_API_KEY_MAX_VALID_DAYS", 365)
 DAMANE_API_KEY_ROTATION_GRACE_HOURS = env_int("DAMANE_API_KEY_ROTATION_GRACE_HOURS", 24)
-# A share code lives at most 30 days (DOMAIN.md "Beyond the certificate").
+# A share code lives at most 30 days (docs/domain.md "Beyond the certificate").
 DAMANE_SHARE_CODE_MAX_DAYS = env_int("DAMANE_SHARE_CODE_MAX_DAYS", 30)

@@ -8,7 +8,7 @@ parsed file; ``docs/ebds.md`` describes the format for people. The rules of an
 employee line (days, capped salary, control sum...) are not written here but in
 ``declarations.ebds_rules``, which the PostgreSQL fast path applies too.
 
-Layout (``shared/reference/damancom-ebds.md``): one record per line, 260 ASCII
+Layout (``docs/ebds.md``): one record per line, 260 ASCII
 characters, CRLF or LF line ends. ``N`` fields are digits, right-aligned and
 zero-padded; ``AN`` fields are upper-case text, left-aligned and space-padded;
 amounts are centimes, dates ``AAAAMMJJ``, periods ``AAAAMM``. A file is::

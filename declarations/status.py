@@ -1,6 +1,6 @@
 """Employer status: is an employer up to date with its monthly declarations?
 
-The rule is our own (DOMAIN.md "Employer status", assumed):
+The rule is our own (docs/domain.md "Employer status", assumed):
 
 - The expected period E is the month before the current one.
 - Up to date: the employer declared E.

@@ -1,4 +1,4 @@
-"""Formats of the fund's identifiers (DOMAIN.md "Identifiers")."""
+"""Formats of the fund's identifiers (docs/domain.md "Identifiers")."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""Every anonymous form that names a person × a real and a made-up identity (issue 19; SECURITY.md 6, 15).
+"""Every anonymous form that names a person × a real and a made-up identity (issue 19; docs/security.md §6, 15).
 
 For each form in ``FORMS``, two sessions try the same thing, one naming a real
 person (or account, or code) and one naming a made-up one, step by step:

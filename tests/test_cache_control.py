@@ -1,4 +1,4 @@
-"""No page answered to a signed-in user may be kept by a cache (SECURITY.md 9, 15; issue 8).
+"""No page answered to a signed-in user may be kept by a cache (docs/security.md §9, 15; issue 8).
 
 The routes come from the URL resolver, as in the hostile sweep: a page added later is audited too.
 """

@@ -1,4 +1,4 @@
-"""Production settings and behaviour under failure (SECURITY.md 19, 20)."""
+"""Production settings and behaviour under failure (docs/security.md §19, 20)."""
 
 import os
 import re

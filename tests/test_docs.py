@@ -8,7 +8,6 @@ import os
 import re
 from pathlib import Path
 
-import pytest
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
@@ -69,7 +68,6 @@ def test_the_documentation_points_only_to_the_project_s_own_rules():
     assert not found, report(found)
 
 
-@pytest.mark.xfail(strict=False, reason="code references swept after the issue-19..21 merges")
 def test_no_file_refers_to_rule_files_outside_the_repository():
     found = references_outside()
     print(report(found))

@@ -1,4 +1,4 @@
-"""Form fuzzing through the real views (issue 8, SECURITY.md 21).
+"""Form fuzzing through the real views (issue 8, docs/security.md §21).
 
 Hypothesis fills every form a person or an agent posts with hostile and
 plausible values, and posts it as the browser would. Each answer must be a
@@ -49,7 +49,7 @@ HOSTILE = [
 PASSWORD = "ciel bleu sur la corniche"
 # Tables a refused post must leave alone: every app's models, counted row by row.
 WRITTEN_APPS = ("accounts", "registry", "casework", "certificates", "backoffice", "audit", "declarations")
-# What a refusal is meant to write: the failure counters behind lockouts (SECURITY.md 3, 8).
+# What a refusal is meant to write: the failure counters behind lockouts (docs/security.md §3, 8).
 REFUSAL_COUNTERS = {"accounts.Throttle"}
 EXAMPLES = settings(
     max_examples=15,

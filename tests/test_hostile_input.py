@@ -1,4 +1,4 @@
-"""Hostile input named in issue 8: each answer is a clear refusal, never a 500 (SECURITY.md 21)."""
+"""Hostile input named in issue 8: each answer is a clear refusal, never a 500 (docs/security.md §21)."""
 
 from datetime import date
 

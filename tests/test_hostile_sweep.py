@@ -1,4 +1,4 @@
-"""Every route, as an attacker would call it: no 500 and no traceback (SECURITY.md 21).
+"""Every route, as an attacker would call it: no 500 and no traceback (docs/security.md §21).
 
 The routes come from the URL resolver, so a route added later is swept without
 editing this file. Each path parameter is replaced by hostile values; each

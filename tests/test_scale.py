@@ -27,7 +27,7 @@ def test_production_borrows_connections_from_a_checked_psycopg_pool_sized_to_the
     assert database["ENGINE"] == "damane.postgresql"
     assert database["OPTIONS"]["pool"]["reconnect_timeout"] <= 5
     assert database["OPTIONS"]["pool"]["max_size"] == 6
-    assert database["OPTIONS"]["pool"]["timeout"] <= 5  # an exhausted pool is a 503 within 5 s (SECURITY.md 19)
+    assert database["OPTIONS"]["pool"]["timeout"] <= 5  # an exhausted pool is a 503 within 5 s (docs/security.md §19)
 
 
 def test_without_the_pool_connections_persist_and_are_checked_before_reuse():

@@ -33,7 +33,7 @@ class Convention(models.Model):
     liaison_institution = models.CharField(_("liaison institution"), max_length=200)
     liaison_institution_ar = models.CharField(_("liaison institution (Arabic)"), max_length=200, blank=True)
     reporting_unit = models.CharField(_("unit reported in"), max_length=10, choices=Unit.choices)
-    # Counting rule (DOMAIN.md "Agency-issued certificates"): what one foreign
+    # Counting rule (docs/domain.md "Agency-issued certificates"): what one foreign
     # quarter and one foreign month count, and the most a calendar quarter counts.
     days_per_quarter = models.PositiveSmallIntegerField(_("days per foreign quarter"), default=78)
     days_per_month = models.PositiveSmallIntegerField(_("days per foreign month"), default=26)

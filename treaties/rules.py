@@ -1,6 +1,6 @@
 """Counting insurance periods under a convention: pure functions over plain data.
 
-The rule (DOMAIN.md "Agency-issued certificates", kept per convention): one
+The rule (docs/domain.md "Agency-issued certificates", kept per convention): one
 foreign quarter counts ``days_per_quarter`` days (78), one foreign month
 ``days_per_month`` (26), days count as reported. A foreign period's days are
 spread over the calendar quarters it covers, in proportion to the calendar days

@@ -394,7 +394,7 @@ def notify_certificate_ready(*, case: Case, certificate: Certificate):
     """E-mail the account holder, in their language, that the certificate is ready.
 
     The message names only the first name and the request's reference (no CIN,
-    CNSS number or periods: SECURITY.md 23). No account or no e-mail: nothing to send.
+    CNSS number or periods: docs/security.md §23). No account or no e-mail: nothing to send.
     """
     from accounts.notifications import send_notice
 

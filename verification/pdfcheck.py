@@ -4,7 +4,7 @@ Three checks, reported separately: the PAdES signature (intact, trusted against
 the fund's root, covering the whole file), the file's SHA-256 against the
 certificates the portal issued, and the QR code printed on it, read as a phone
 reads it: its address and its signed payload must both name that certificate
-(SECURITY.md 22, ``services.read_qr_text``). The QR code is only rendered for a
+(docs/security.md §22, ``services.read_qr_text``). The QR code is only rendered for a
 file that passed the first two checks, so no untrusted file is ever rasterised.
 """
 

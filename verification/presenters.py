@@ -1,5 +1,5 @@
 """What a verifier may learn about a certificate: the holder's name, masked
-identifiers, dates, state and the key facts of its type (DOMAIN.md "Verification")."""
+identifiers, dates, state and the key facts of its type (docs/domain.md "Verification")."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 
 
 def mask(value: str, keep: int = 3) -> str:
-    """'100234561' -> '••••••561': never the full CIN or CNSS number (SECURITY.md 15)."""
+    """'100234561' -> '••••••561': never the full CIN or CNSS number (docs/security.md §15)."""
     value = value or ""
     if len(value) <= keep:
         return "•" * len(value)
@@ -76,7 +76,8 @@ def present(certificate, *, today: date) -> dict:
 
 
 def embedded_for_display(facts: dict | None) -> str:
-    """The certificate.json a genuine file carries, as indented JSON with the identifiers masked (SECURITY.md 15)."""
+    """The certificate.json a genuine file carries, as indented JSON with the identifiers masked
+    (docs/security.md §15)."""
     import copy
     import json
 

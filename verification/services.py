@@ -63,7 +63,7 @@ def read_qr_text(raw: str, *, public_keys=None) -> dict | None:
 
     Genuine means: the fund's key signed the payload, and where the text also has
     the verify address, the address names the same certificate as the payload
-    (SECURITY.md 22). A phone opens the address; a verifier reads the payload: a
+    (docs/security.md §22). A phone opens the address; a verifier reads the payload: a
     payload grafted onto another certificate's address would have them disagree.
     Every reader of a QR text goes through here: the API, the verify page's
     address check, the PDF upload and ``verify_certificate``; the offline

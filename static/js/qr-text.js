@@ -1,5 +1,5 @@
 // What a certificate's QR text says, and whether its two names of the
-// certificate agree (SECURITY.md 22). The server applies the same rule in
+// certificate agree (docs/security.md §22). The server applies the same rule in
 // verification/services.py (read_qr_text); format: docs/verification.md.
 "use strict";
 

@@ -1,6 +1,6 @@
 // The verify page opened from a QR code: the signed payload stays in the
 // address's fragment, which the server never sees. If it names another
-// certificate than the page's address, the paper is not genuine (SECURITY.md 22).
+// certificate than the page's address, the paper is not genuine (docs/security.md §22).
 "use strict";
 
 import { sameCertificate, unverifiedClaims } from "./qr-text.js";

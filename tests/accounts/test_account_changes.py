@@ -1,4 +1,5 @@
-"""E-mail and password changes with the current password, and password reset by e-mail link (SECURITY.md 6, 7, 10)."""
+"""E-mail and password changes with the current password, and password reset by e-mail link
+(docs/security.md §6, 7, 10)."""
 
 import re
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""Arabic-Indic digits typed in an identifier are the same digits (SECURITY.md 21, issue 8).
+"""Arabic-Indic digits typed in an identifier are the same digits (docs/security.md §21, issue 8).
 
 A phone keyboard set to Arabic types ١٠٠٢٣٤٥٦١; a Persian or Urdu one ۱۰۰۲۳۴۵۶۱. Both are the
 CNSS number 100234561. Any other script's digits get a clear error and change nothing.

@@ -1,4 +1,4 @@
-"""Login, lockouts, per-address limits, logout and session expiry (issue item 4; SECURITY.md 6, 8, 9)."""
+"""Login, lockouts, per-address limits, logout and session expiry (issue item 4; docs/security.md §6, 8, 9)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""One-time SMS codes (SECURITY.md 1-5): HMAC storage, expiry, single use, tries, locks and send limits."""
+"""One-time SMS codes (docs/security.md §1-5): HMAC storage, expiry, single use, tries, locks and send limits."""
 
 from contextlib import contextmanager
 from datetime import timedelta

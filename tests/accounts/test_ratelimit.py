@@ -1,4 +1,4 @@
-"""damane.ratelimit: shared-cache counters per key and window, and the 429 decorator (SECURITY.md 8, 18)."""
+"""damane.ratelimit: shared-cache counters per key and window, and the 429 decorator (docs/security.md §8, 18)."""
 
 from datetime import datetime, timedelta
 

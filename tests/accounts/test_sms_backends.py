@@ -1,4 +1,4 @@
-"""SMS backends and the outbox (SECURITY.md 2, 5): console, file, locmem, Twilio at its transport boundary."""
+"""SMS backends and the outbox (docs/security.md §2, 5): console, file, locmem, Twilio at its transport boundary."""
 
 import io
 import json

@@ -1,5 +1,5 @@
 """Every back-office URL, walked as anonymous, as an insured account, as staff without TOTP and as staff outside
-the agent and supervisor groups (SECURITY.md 11-12)."""
+the agent and supervisor groups (docs/security.md §11-12)."""
 
 from datetime import date
 

@@ -1,5 +1,5 @@
 """Staff log in with password then TOTP, never through the insured flow; insured accounts never reach staff pages
-(issue item 6; SECURITY.md 11)."""
+(issue item 6; docs/security.md §11)."""
 
 import io
 from datetime import date

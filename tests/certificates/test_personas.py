@@ -1,4 +1,4 @@
-"""Every demo persona gets the certificates DOMAIN.md says, read from the database."""
+"""Every demo persona gets the certificates docs/domain.md says, read from the database."""
 
 import pytest
 from django.utils import timezone

@@ -1,4 +1,4 @@
-"""The certificate rules, case by case (DOMAIN.md "The six certificates")."""
+"""The certificate rules, case by case (docs/domain.md "The six certificates")."""
 
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""Integrator organisations and API keys (issue 13 item 1, SECURITY.md 25)."""
+"""Integrator organisations and API keys (issue 13 item 1, docs/security.md §25)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Live share codes (issue 13 item 2, SECURITY.md 25)."""
+"""Live share codes (issue 13 item 2, docs/security.md §25)."""
 
 import math
 import re

@@ -1,6 +1,6 @@
 """A QR text names its certificate twice, in the address and in the signed payload:
 the two must agree wherever a QR text is read, or the answer is "not genuine"
-(SECURITY.md 22, issue 8)."""
+(docs/security.md §22, issue 8)."""
 
 import json
 import os

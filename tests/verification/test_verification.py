@@ -1,4 +1,5 @@
-"""Verification as a bank, an embassy or an attacker sees it (DOMAIN.md "Verification", SECURITY.md 14-15)."""
+"""Verification as a bank, an embassy or an attacker sees it
+(docs/domain.md "Verification", docs/security.md §14-15)."""
 
 import json
 import re
