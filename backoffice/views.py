@@ -35,8 +35,9 @@ from backoffice.models import IDENTITY_FIELDS, IdentityChange
 from backoffice.services import BackofficeError
 from casework.forms import AGENCIES, TREATY_COUNTRIES
 from casework.models import Case, CaseKind, CaseStatus
+from certificates import registry as kind_registry
 from certificates import rules
-from certificates.models import Certificate, CertificateKind, Channel
+from certificates.models import Certificate, Channel
 from certificates.selectors import insured_record
 from certificates.services import (
     CertificateBlocked,
@@ -182,8 +183,7 @@ def _certificate_decisions(insured: Insured, today):
     record = insured_record(insured, today=today)
     return [
         {"kind": kind, "label": label, "decision": evaluate_record(record, kind, None, today=today)}
-        for kind, label in CertificateKind.choices
-        if kind in rules.KINDS
+        for kind, label in kind_registry.online_choices()
     ], record
 
 

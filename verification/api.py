@@ -21,7 +21,7 @@ from damane.ratelimit import hit
 from integrations import api as integrator_api
 from integrations import services as integrator_services
 from verification import services
-from verification.openapi import OPENAPI
+from verification.openapi import document as openapi_document
 from verification.presenters import present
 
 NOT_GENUINE = {"genuine": False}
@@ -106,7 +106,7 @@ def verify(request):
 
 @require_http_methods(["GET"])
 def openapi(request):
-    response = JsonResponse(OPENAPI, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(openapi_document(), json_dumps_params={"ensure_ascii": False})
     response["Access-Control-Allow-Origin"] = "*"
     return response
 
