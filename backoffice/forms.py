@@ -7,8 +7,7 @@ from backoffice.services import clean_identity_value
 from casework.forms import SupportingDocumentField
 from casework.four_eyes import NOTE_MAX_LENGTH
 from casework.models import CaseStatus
-from certificates import rules
-from certificates.models import CertificateKind
+from certificates import registry as kind_registry
 from registry.fields import IdentifierField
 from registry.models import Insured
 
@@ -132,9 +131,7 @@ class RequestCloseForm(forms.Form):
 
 
 class AgencyCertificateForm(forms.Form):
-    kind = forms.ChoiceField(
-        label=_("Certificate"), choices=[c for c in CertificateKind.choices if c[0] in rules.KINDS]
-    )
+    kind = forms.ChoiceField(label=_("Certificate"), choices=kind_registry.online_choices)
     employer = forms.TypedChoiceField(label=_("Employer"), coerce=int, required=False, empty_value=None)
     last_declared_period = forms.BooleanField(
         label=_("Use the last declared period"),

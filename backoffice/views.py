@@ -36,8 +36,9 @@ from backoffice.services import BackofficeError
 from casework.forms import AGENCIES, TREATY_COUNTRIES
 from casework.four_eyes import can_decide as can_decide_four_eyes
 from casework.models import Case, CaseKind, CaseStatus
+from certificates import registry as kind_registry
 from certificates import rules
-from certificates.models import Certificate, CertificateKind, Channel
+from certificates.models import Certificate, Channel
 from certificates.selectors import insured_record
 from certificates.services import (
     CertificateBlocked,
@@ -183,8 +184,7 @@ def _certificate_decisions(insured: Insured, today):
     record = insured_record(insured, today=today)
     return [
         {"kind": kind, "label": label, "decision": evaluate_record(record, kind, None, today=today)}
-        for kind, label in CertificateKind.choices
-        if kind in rules.KINDS
+        for kind, label in kind_registry.online_choices()
     ], record
 
 

@@ -6,8 +6,9 @@ certificate row (``to_dict()``), and the PDF is a pure function of it
 (``certificates.rendering``). Nothing here reads the database.
 
 ``facts`` is plain JSON whose shape depends on the kind; each shape is spelled
-out below as a ``TypedDict`` and is exactly what ``certificates.rules.evaluate``
-returns in ``Allowed.facts``. Conventions inside facts: dates are ISO strings
+out as a ``TypedDict`` in the kind's folder (``certificates/kinds/<kind>/facts.py``,
+registered in certificates.registry) and is exactly what its rules return in
+``Allowed.facts``. Conventions inside facts: dates are ISO strings
 (``"2026-01-15"``), periods are ``"YYYYMM"`` strings, amounts are integers in
 centimes (MAD x 100), days are integers.
 """
@@ -17,98 +18,23 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 # No "from __future__ import annotations" here: TypedDict only sees NotRequired
 # keys in evaluated annotations on Python 3.11.
-from certificates.rules import (
-    AFFILIATION,
-    ALL_KINDS,
-    ANNUAL_SALARY,
-    DECLARED_DAYS,
-    DEREGISTRATION,
-    EMPLOYMENT,
-    NON_AFFILIATION,
-    TREATY_PERIODS,
-)
+from certificates import registry
 
 # Bump when the stored snapshot layout changes incompatibly; from_dict() reads
 # every version ever written.
 SNAPSHOT_SCHEMA = 1
 
 
-# --- Facts, one shape per kind -------------------------------------------------
+# --- Facts: the shapes kinds share; each kind's own is in its folder (facts.py) ---
 
 
 class EmployerFacts(TypedDict):
     name: str
     affiliation_number: str  # 7 digits
-
-
-class EmploymentFacts(TypedDict):
-    """Attestation de travail: one employer, one reference period."""
-
-    employer: EmployerFacts
-    start_date: str  # first day declared by this employer
-    reference_period: str
-    days: int  # days declared for the reference period
-    last_declared_period_option: bool  # the insured asked for the last declared period (E-1)
-
-
-class AffiliationEmployerRow(TypedDict):
-    name: str
-    affiliation_number: str
-    first_period: str
-    last_period: str
-    active: bool
-
-
-class AffiliationFacts(TypedDict):
-    """Attestation d'affiliation: the person, every employer that declared them."""
-
-    registered_on: str
-    employers: list[AffiliationEmployerRow]
-
-
-class NonAffiliationFacts(TypedDict):
-    """Attestation de non-affiliation: no salaried declaration over the lookback window."""
-
-    from_period: str
-    to_period: str
-    last_salaried_period: str | None  # before the window; None if never declared
-    # A person absent from the registry, certified at the agency (unregistered app):
-    unregistered: NotRequired[bool]
-    record_reference: NotRequired[str]  # "NR-0000001"
-    searched_on: NotRequired[str]  # the day the registry was searched
-
-
-class SalaryRow(TypedDict):
-    period: str
-    employer: str
-    affiliation_number: str
-    days: int
-    real_salary: int  # centimes
-    capped_salary: int  # centimes
-
-
-class SalaryTotals(TypedDict):
-    days: int
-    real_salary: int
-    capped_salary: int
-
-
-class AnnualSalaryFacts(TypedDict):
-    """Attestation de salaire annuelle: 12 periods ending at the reference period.
-
-    ``rows`` holds the declared lines only (several per period with several
-    employers); the document shows a period without any line as "not declared".
-    """
-
-    from_period: str
-    to_period: str
-    rows: list[SalaryRow]
-    totals: SalaryTotals
-    ceiling: NotRequired[int]  # monthly ceiling in force, centimes; settings value when absent
 
 
 class DeclaredDaysYear(TypedDict):
@@ -117,102 +43,16 @@ class DeclaredDaysYear(TypedDict):
     total: int
 
 
-class DeclaredDaysFacts(TypedDict):
-    """Relevé des jours déclarés: whole career, per year and quarter."""
-
-    as_of: str  # "as declared on" date
-    years: list[DeclaredDaysYear]
-    total_days: int
-    threshold: int  # pension threshold (3,240 days)
-    threshold_reached: bool
-    first_period: str | None
-    last_period: str | None
-    quarter_max: NotRequired[int]  # days a quarter counts at most; settings value when absent
-
-
-class DeregistrationFacts(TypedDict):
-    """Attestation de radiation: one ended employment."""
-
-    employer: EmployerFacts
-    start_date: str
-    end_date: str
-    last_period: str
-    exit_reason: str  # e-BDS situation code: "SO" (left), "DE" (deceased), or ""
-
-
-class ConventionFacts(TypedDict):
-    country: str  # ISO 3166 alpha-2
-    name_fr: str
-    name_ar: str
-    title_fr: str
-    title_ar: str
-    institution: str  # liaison institution
-    institution_ar: str
-    rule: dict  # days_per_quarter, days_per_month, quarter_max
-
-
-class ForeignPeriodRow(TypedDict):
-    country: str
-    institution: str
-    start: str
-    end: str
-    unit: str  # "quarters", "months" or "days", as the foreign institution reported
-    amount: int
-    reference: str
-    days: int  # what the period counts for under the convention's rule
-
-
-class TreatyMoroccanFacts(TypedDict):
-    years: list[DeclaredDaysYear]
-    total_days: int
-    first_period: str | None
-    last_period: str | None
-
-
-class TreatyTotals(TypedDict):
-    moroccan_days: int
-    foreign_days: int  # as reported, converted to days
-    foreign_counted_days: int  # what counts once overlapping quarters are counted once
-    not_counted_days: int
-    overlapping_quarters: int
-    total_days: int
-    threshold: int
-    threshold_reached: bool
-
-
-class TreatyPeriodsFacts(TypedDict):
-    """Attestation de périodes d'assurance (convention): Moroccan and foreign periods, totals under the rule."""
-
-    convention: ConventionFacts
-    request_reference: str
-    version: int  # the approved version of the foreign periods
-    as_of: str
-    moroccan: TreatyMoroccanFacts
-    foreign: list[ForeignPeriodRow]
-    countries: list[dict]
-    totals: TreatyTotals
-
-
-FACTS_TYPES: dict[str, type] = {
-    EMPLOYMENT: EmploymentFacts,
-    AFFILIATION: AffiliationFacts,
-    NON_AFFILIATION: NonAffiliationFacts,
-    ANNUAL_SALARY: AnnualSalaryFacts,
-    DECLARED_DAYS: DeclaredDaysFacts,
-    DEREGISTRATION: DeregistrationFacts,
-    TREATY_PERIODS: TreatyPeriodsFacts,
-}
-
-
 class SnapshotError(ValueError):
     """A snapshot that cannot be printed: unknown kind, missing facts, bad code."""
 
 
 def check_facts(kind: str, facts: dict[str, Any]) -> None:
     """Refuse facts missing a key the document prints, before anything is signed."""
-    if kind not in FACTS_TYPES:
+    spec = registry.find(kind)
+    if spec is None:
         raise SnapshotError(f"unknown certificate kind {kind!r}")
-    required = FACTS_TYPES[kind].__required_keys__
+    required = spec.facts_type.__required_keys__
     missing = sorted(required - facts.keys())
     if missing:
         raise SnapshotError(f"{kind} facts miss {', '.join(missing)}")
@@ -273,7 +113,7 @@ class CertificateSnapshot:
     locale: str = "fr"
 
     def __post_init__(self) -> None:
-        if self.kind not in ALL_KINDS:
+        if registry.find(self.kind) is None:
             raise SnapshotError(f"unknown certificate kind {self.kind!r}")
         if self.valid_until < self.issued_on:
             raise SnapshotError("valid_until is before issued_on")

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from certificates import rules
+from certificates import registry
 
 
 class CertificateRequestForm(forms.Form):
@@ -16,7 +16,8 @@ class CertificateRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["employer"]
         field.choices = [("", _("Choose…"))] + [(e.id, f"{e.name} ({e.affiliation_number})") for e in employers]
-        if kind == rules.DEREGISTRATION:
+        spec = registry.find(kind)
+        if spec is not None and spec.employer_choice == "ended":
             field.label = _("Employer you left")
             missing = _("Choose the employer you left.")
         else:

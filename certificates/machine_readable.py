@@ -8,7 +8,8 @@ incremental update as the PAdES signature (``signing.sign_pdf``), so the
 signature's byte range covers it: changing one byte of the JSON breaks the
 signature.
 
-The JSON follows the JSON Schema ``schemas/certificate.json``, published at
+The JSON follows the JSON Schema built by ``schema()`` from
+``schemas/certificate.json`` and each kind's fragment, published at
 ``/api/v1/schemas/certificate.json`` (docs/certificates.md). It is the
 snapshot printed on the page (docs/style.md, "Documents are snapshots") plus the
 issuer and the verify address: what the PDF already shows, nothing more.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -36,13 +36,31 @@ SCHEMA_URL_PATH = "/api/v1/schemas/certificate.json"
 DESCRIPTION = "Faits de l'attestation (JSON) / Certificate facts (JSON)"
 
 
-@cache
-def schema_bytes() -> bytes:
-    return SCHEMA_PATH.read_bytes()
-
-
 def schema() -> dict[str, Any]:
-    return json.loads(schema_bytes())
+    """The JSON Schema of certificate.json: ``schemas/certificate.json`` plus each registered kind.
+
+    Each kind's folder holds its facts' fragment (``facts.schema.json``); it
+    becomes ``$defs/<kind>``, and ``facts`` must match it when ``kind`` names it.
+    """
+    from certificates import registry
+
+    document = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    kinds = registry.kinds()
+    document["properties"]["kind"]["enum"] = [kind.value for kind in kinds]
+    document["allOf"] = [
+        {
+            "if": {"properties": {"kind": {"const": kind.value}}},
+            "then": {"properties": {"facts": {"$ref": f"#/$defs/{kind.value}"}}},
+        }
+        for kind in kinds
+    ]
+    for kind in kinds:
+        document["$defs"][kind.value] = kind.schema()
+    return document
+
+
+def schema_bytes() -> bytes:
+    return json.dumps(schema(), ensure_ascii=False, indent=2).encode("utf-8")
 
 
 def certificate_facts(snapshot: CertificateSnapshot) -> dict[str, Any]:

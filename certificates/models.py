@@ -10,17 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
-
-class CertificateKind(models.TextChoices):
-    EMPLOYMENT = "employment", pgettext_lazy("certificate kind", "Employment certificate")
-    AFFILIATION = "affiliation", pgettext_lazy("certificate kind", "Affiliation certificate")
-    NON_AFFILIATION = "non_affiliation", pgettext_lazy("certificate kind", "Non-affiliation certificate")
-    ANNUAL_SALARY = "annual_salary", pgettext_lazy("certificate kind", "Annual salary certificate")
-    DECLARED_DAYS = "declared_days", pgettext_lazy("certificate kind", "Statement of declared days")
-    DEREGISTRATION = "deregistration", pgettext_lazy("certificate kind", "Deregistration certificate")
-    TREATY_PERIODS = "treaty_periods", pgettext_lazy("certificate kind", "Insurance periods certificate (treaty)")
+from certificates import registry as kind_registry
 
 
 class Channel(models.TextChoices):
@@ -37,7 +28,9 @@ class CertificateQuerySet(models.QuerySet):
 
 
 class Certificate(models.Model):
-    kind = models.CharField(_("type"), max_length=20, choices=CertificateKind.choices)
+    # One of the kinds of certificates.registry (a folder each); the stored
+    # values never change.
+    kind = models.CharField(_("type"), max_length=20, choices=kind_registry.choices)
     number = models.CharField(_("number"), max_length=32, unique=True)
     # Opaque id in the QR code URL: 128 random bits or more (docs/security.md §14).
     public_id = models.CharField(_("public id"), max_length=64, unique=True)

@@ -38,16 +38,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from django.conf import settings
 
+from certificates import registry
 from certificates.documents import CertificateSnapshot
-from certificates.rules import (
-    AFFILIATION,
-    ANNUAL_SALARY,
-    DECLARED_DAYS,
-    DEREGISTRATION,
-    EMPLOYMENT,
-    NON_AFFILIATION,
-    TREATY_PERIODS,
-)
 from certificates.signing import QR_CURRENT_FILE, SigningError, ensure_dev_material, key_id
 
 PREFIX = "DMN1"
@@ -55,17 +47,8 @@ PREFIX = "DMN1"
 # that the symbol is a low QR version (docs/verification.md, "DMN2").
 QR_PREFIX = "DMN2"
 QR_KID_LENGTH = 8
-# One letter per kind in the payload: short, and stable if a kind is renamed.
-KIND_CODES = {
-    EMPLOYMENT: "E",
-    AFFILIATION: "A",
-    NON_AFFILIATION: "N",
-    ANNUAL_SALARY: "S",
-    DECLARED_DAYS: "D",
-    DEREGISTRATION: "R",
-    TREATY_PERIODS: "T",
-}
-KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
+# One letter per kind in the payload (claim "k"): short, and stable if a kind is
+# renamed; each kind's folder declares it (certificates.registry).
 # Longest token accepted: refuses oversized input before any decoding.
 MAX_TOKEN_LENGTH = 2048
 _TOKEN_RE = re.compile(
@@ -95,55 +78,18 @@ def b64url_decode(text: str) -> bytes:
 
 
 def _key_facts(kind: str, facts: dict[str, Any]) -> dict[str, Any]:
-    """The few facts an offline verifier shows, per kind (short keys keep the QR small)."""
-    if kind == EMPLOYMENT:
-        return {
-            "e": facts["employer"]["name"],
-            "a": facts["employer"]["affiliation_number"],
-            "s": facts["start_date"],
-            "p": facts["reference_period"],
-            "d": facts["days"],
-        }
-    if kind == AFFILIATION:
-        return {"r": facts["registered_on"], "e": len(facts["employers"])}
-    if kind == NON_AFFILIATION:
-        return {"f": facts["from_period"], "t": facts["to_period"]}
-    if kind == ANNUAL_SALARY:
-        totals = facts["totals"]
-        return {
-            "f": facts["from_period"],
-            "t": facts["to_period"],
-            "d": totals["days"],
-            "g": totals["real_salary"],
-            "c": totals["capped_salary"],
-        }
-    if kind == DECLARED_DAYS:
-        return {"a": facts["as_of"], "t": facts["total_days"], "r": 1 if facts["threshold_reached"] else 0}
-    if kind == DEREGISTRATION:
-        return {
-            "e": facts["employer"]["name"],
-            "a": facts["employer"]["affiliation_number"],
-            "s": facts["start_date"],
-            "x": facts["end_date"],
-            "p": facts["last_period"],
-            "r": facts["exit_reason"],
-        }
-    if kind == TREATY_PERIODS:
-        totals = facts["totals"]
-        return {
-            "c": facts["convention"]["country"],
-            "m": totals["moroccan_days"],
-            "f": totals["foreign_counted_days"],
-            "t": totals["total_days"],
-        }
-    raise ValueError(f"unknown certificate kind {kind!r}")
+    """The few facts an offline verifier shows, per kind (its folder's ``presenter.qr_facts``)."""
+    try:
+        return registry.get(kind).qr_facts(facts)
+    except registry.UnknownKind as error:
+        raise ValueError(str(error)) from None
 
 
 def qr_claims(snapshot: CertificateSnapshot) -> dict[str, Any]:
     """What the QR code states about ``snapshot``. No CIN or CNSS number (docs/security.md §15)."""
     return {
         "id": snapshot.public_id,
-        "k": KIND_CODES[snapshot.kind],
+        "k": registry.get(snapshot.kind).code,
         "n": snapshot.number,
         "h": snapshot.holder.full_name,
         "i": snapshot.issued_on.isoformat(),

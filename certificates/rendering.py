@@ -1,7 +1,7 @@
 """Certificate PDFs: a pure function from a snapshot to PDF bytes.
 
-``render_certificate_pdf(snapshot, qr_payload_url=...)`` renders the Django
-template ``certificates/pdf/<kind>.html`` with WeasyPrint: A4, the fund's
+``render_certificate_pdf(snapshot, qr_payload_url=...)`` renders the kind's
+``pdf.html`` (in its folder, certificates.registry) with WeasyPrint: A4, the fund's
 letterhead, French and Arabic side by side (Arabic shaped and laid out right to
 left by Pango/HarfBuzz in Noto Naskh Arabic), fonts embedded as subsets, PDF/A-3a (tagged).
 No database, no network: the only resources are data: URIs made here.
@@ -26,9 +26,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from certificates import registry
 from certificates.documents import CertificateSnapshot
-from certificates.rules import ANNUAL_SALARY, DECLARED_DAYS, TREATY_PERIODS
-from declarations.periods import Period, period_range
 
 # --- Page geometry (PDF points, 1 pt = 1/72 in) ------------------------------------
 PAGE_WIDTH = 595.28  # A4
@@ -47,7 +46,6 @@ SIGNATURE_BOTTOM = 14.0  # from the bottom of the band
 # from a 100 dpi scan, also blurred by one pixel (tests/certificates/test_qr.py).
 QR_SIZE = 128.0
 YEARS_PER_COLUMN = 14
-TREATY_YEARS_PER_COLUMN = 3
 
 SIGNATURE_BOX = (
     PAGE_WIDTH - MARGIN_SIDE - SIGNATURE_WIDTH,
@@ -132,86 +130,11 @@ def _geometry() -> dict[str, str]:
     return {name: f"{value:.2f}" for name, value in values.items()}
 
 
-def _salary_months(facts: dict) -> list[dict]:
-    """Every period of the window with its lines: a period without any shows as not declared."""
-    first, last = Period.parse(facts["from_period"]), Period.parse(facts["to_period"])
-    by_period: dict[str, list] = {}
-    for row in facts["rows"]:
-        by_period.setdefault(row["period"], []).append(row)
-    return [{"period": str(p), "rows": by_period.get(str(p), [])} for p in period_range(first, last)]
-
-
-# Past this many printed lines (two employers every month) the annual salary
-# certificate prints per-month totals and one line per employer instead of every
-# declared line, so that it stays on one page (docs/decisions.md, "Long tables").
-SALARY_DETAIL_MAX_ROWS = 24
-
-
-def _salary_summary(facts: dict, months: list[dict]) -> dict:
-    """Per-month totals (with the number of employers) and per-employer totals over the window."""
-    month_totals = [
-        {
-            "period": month["period"],
-            "employers": len({row["affiliation_number"] for row in month["rows"]}),
-            "days": sum(row["days"] for row in month["rows"]),
-            "real_salary": sum(row["real_salary"] for row in month["rows"]),
-            "capped_salary": sum(row["capped_salary"] for row in month["rows"]),
-        }
-        for month in months
-    ]
-    employers: dict[str, dict] = {}
-    for row in facts["rows"]:
-        employer = employers.setdefault(
-            row["affiliation_number"],
-            {
-                "employer": row["employer"],
-                "affiliation_number": row["affiliation_number"],
-                "periods": set(),
-                "days": 0,
-                "real_salary": 0,
-                "capped_salary": 0,
-            },
-        )
-        employer["periods"].add(row["period"])
-        for key in ("days", "real_salary", "capped_salary"):
-            employer[key] += row[key]
-    by_employer = [
-        {**employer, "months": len(employer.pop("periods"))}
-        for employer in sorted(employers.values(), key=lambda e: (-e["real_salary"], e["affiliation_number"]))
-    ]
-    return {"salary_month_totals": month_totals, "salary_employers": by_employer}
-
-
-def _year_columns(years: list, per_column: int = YEARS_PER_COLUMN) -> list[list]:
+def year_columns(years: list, per_column: int = YEARS_PER_COLUMN) -> list[list]:
     """A long career prints as two or three tables side by side so that it stays on one page."""
     columns = 1 if len(years) <= per_column else 2 if len(years) <= 2 * per_column else 3
     rows = -(-len(years) // columns)
     return [years[i : i + rows] for i in range(0, len(years), rows)]
-
-
-def _kind_context(snapshot: CertificateSnapshot) -> dict:
-    facts = snapshot.facts
-    if snapshot.kind == ANNUAL_SALARY:
-        months = _salary_months(facts)
-        # Lines printed, a month without declaration counting as one: the template tightens past 12.
-        row_count = sum(max(1, len(month["rows"])) for month in months)
-        context = {
-            "salary_months": months,
-            "salary_row_count": row_count,
-            "ceiling": facts.get("ceiling", settings.DAMANE_SALARY_CEILING_CENTIMES),
-        }
-        if row_count > SALARY_DETAIL_MAX_ROWS:
-            context.update(_salary_summary(facts, months))
-        return context
-    if snapshot.kind == DECLARED_DAYS:
-        return {
-            "year_columns": _year_columns(facts["years"]),
-            "quarter_max": facts.get("quarter_max", settings.DAMANE_MAX_DAYS_PER_QUARTER),
-        }
-    if snapshot.kind == TREATY_PERIODS:
-        # The foreign periods and the totals share the page: shorter columns.
-        return {"year_columns": _year_columns(facts["moroccan"]["years"], TREATY_YEARS_PER_COLUMN)}
-    return {}
 
 
 _STYLE_RE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
@@ -265,12 +188,12 @@ def render_certificate_pdf(snapshot: CertificateSnapshot, *, qr_payload_url: str
         "verify_url": f"{settings.SITE_URL}/verify/",
         "fund_fr": FUND_NAME_FR,
         "fund_ar": FUND_NAME_AR,
-        **_kind_context(snapshot),
+        **registry.get(snapshot.kind).pdf_context(snapshot.facts),
     }
     # The wording is fixed bilingual legal text inside the templates; the
     # override only pins number and date handling to the document's language.
     with translation.override("fr"):
-        html = render_to_string(f"certificates/pdf/{snapshot.kind}.html", context)
+        html = render_to_string(registry.get(snapshot.kind).pdf_template, context)
     return _write_pdf(html, title=snapshot.number)
 
 

@@ -10,26 +10,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from certificates.documents import (
-    AffiliationFacts,
-    AnnualSalaryFacts,
-    CertificateSnapshot,
-    DeclaredDaysFacts,
-    DeregistrationFacts,
-    EmploymentFacts,
-    HolderSnapshot,
-    NonAffiliationFacts,
-)
-from certificates.rules import (
-    AFFILIATION,
-    ALL_KINDS,
-    ANNUAL_SALARY,
-    DECLARED_DAYS,
-    DEREGISTRATION,
-    EMPLOYMENT,
-    NON_AFFILIATION,
-    TREATY_PERIODS,
-)
+from certificates import registry
+from certificates.documents import CertificateSnapshot, HolderSnapshot
+from certificates.kinds.affiliation.facts import AffiliationFacts
+from certificates.kinds.annual_salary.facts import AnnualSalaryFacts
+from certificates.kinds.declared_days.facts import DeclaredDaysFacts
+from certificates.kinds.deregistration.facts import DeregistrationFacts
+from certificates.kinds.employment.facts import EmploymentFacts
+from certificates.kinds.non_affiliation.facts import NonAffiliationFacts
 from declarations.periods import Period, period_range
 
 ISSUED_ON = date(2026, 1, 20)
@@ -175,7 +163,7 @@ def _treaty() -> dict:
 
 
 _FACTS: dict[str, tuple[HolderSnapshot, dict]] = {
-    EMPLOYMENT: (
+    "employment": (
         FATIMA,
         EmploymentFacts(
             employer=ATLAS,
@@ -185,7 +173,7 @@ _FACTS: dict[str, tuple[HolderSnapshot, dict]] = {
             last_declared_period_option=False,
         ),
     ),
-    AFFILIATION: (
+    "affiliation": (
         YOUSSEF,
         AffiliationFacts(
             registered_on="2009-08-17",
@@ -196,13 +184,13 @@ _FACTS: dict[str, tuple[HolderSnapshot, dict]] = {
             ],
         ),
     ),
-    NON_AFFILIATION: (
+    "non_affiliation": (
         KHADIJA,
         NonAffiliationFacts(from_period="202501", to_period="202512", last_salaried_period="202311"),
     ),
-    ANNUAL_SALARY: (FATIMA, _salary_rows()),
-    DECLARED_DAYS: (YOUSSEF, _career()),
-    DEREGISTRATION: (
+    "annual_salary": (FATIMA, _salary_rows()),
+    "declared_days": (YOUSSEF, _career()),
+    "deregistration": (
         FATIMA,
         DeregistrationFacts(
             employer=ARGANE,
@@ -212,37 +200,35 @@ _FACTS: dict[str, tuple[HolderSnapshot, dict]] = {
             exit_reason="SO",
         ),
     ),
-    TREATY_PERIODS: (HASSAN, _treaty()),
+    "treaty_periods": (HASSAN, _treaty()),
 }
 
 _PUBLIC_IDS = {
-    EMPLOYMENT: "q7Vd0sXo3kR9wz4mB1nJ2A",
-    AFFILIATION: "Xc2m8Qp5LrT0vN6yHs3gKw",
-    NON_AFFILIATION: "b9Fh4Ke7Ud1Zq8Wn5Rt2Ym",
-    ANNUAL_SALARY: "Mv3J8rLx0Pq6Ta9cNe2Wds",
-    DECLARED_DAYS: "Hn5Yt2Wb8Ks1Fz7Qm4Rc0v",
-    DEREGISTRATION: "Ge6Pw1Nd9Xj3Lu5Vb8Tk2s",
-    TREATY_PERIODS: "Tr4Yq9Lm2Xc7Vb5Nw8Kd3f",
+    "employment": "q7Vd0sXo3kR9wz4mB1nJ2A",
+    "affiliation": "Xc2m8Qp5LrT0vN6yHs3gKw",
+    "non_affiliation": "b9Fh4Ke7Ud1Zq8Wn5Rt2Ym",
+    "annual_salary": "Mv3J8rLx0Pq6Ta9cNe2Wds",
+    "declared_days": "Hn5Yt2Wb8Ks1Fz7Qm4Rc0v",
+    "deregistration": "Ge6Pw1Nd9Xj3Lu5Vb8Tk2s",
+    "treaty_periods": "Tr4Yq9Lm2Xc7Vb5Nw8Kd3f",
 }
 _CODES = {
-    EMPLOYMENT: "K7QM-3XH9-RT4P-8WZN-C2VD-6JEB",
-    AFFILIATION: "P4NW-8ZKR-2HMT-X7CQ-5VGD-9AYE",
-    NON_AFFILIATION: "T9VC-4MPX-6RHK-2NQW-8JZD-3BEF",
-    ANNUAL_SALARY: "W3HX-7KPT-9QVM-4ZRC-2DNJ-8GAS",
-    DECLARED_DAYS: "E8RJ-5TWN-3CXQ-7PHV-9KMZ-4DGU",
-    DEREGISTRATION: "N6DZ-2VKQ-8XMR-4HWT-7CPJ-3BFY",
-    TREATY_PERIODS: "R5KW-9PXT-3MZQ-7HVC-4NJD-8GEB",
+    "employment": "K7QM-3XH9-RT4P-8WZN-C2VD-6JEB",
+    "affiliation": "P4NW-8ZKR-2HMT-X7CQ-5VGD-9AYE",
+    "non_affiliation": "T9VC-4MPX-6RHK-2NQW-8JZD-3BEF",
+    "annual_salary": "W3HX-7KPT-9QVM-4ZRC-2DNJ-8GAS",
+    "declared_days": "E8RJ-5TWN-3CXQ-7PHV-9KMZ-4DGU",
+    "deregistration": "N6DZ-2VKQ-8XMR-4HWT-7CPJ-3BFY",
+    "treaty_periods": "R5KW-9PXT-3MZQ-7HVC-4NJD-8GEB",
 }
 
 
 def sample_snapshot(kind: str) -> CertificateSnapshot:
     # The numbering of real certificates, so that samples and docs show real numbers (AT-…, not ATT-…).
-    from certificates.services import NUMBER_PREFIXES
-
     holder, facts = _FACTS[kind]
     return CertificateSnapshot(
         kind=kind,
-        number=f"{NUMBER_PREFIXES[kind]}-2026-{ALL_KINDS.index(kind) + 1234:08d}",
+        number=f"{registry.get(kind).number_prefix}-2026-{registry.values().index(kind) + 1234:08d}",
         public_id=_PUBLIC_IDS[kind],
         verification_code=_CODES[kind],
         issued_on=ISSUED_ON,
@@ -253,4 +239,5 @@ def sample_snapshot(kind: str) -> CertificateSnapshot:
 
 
 def all_samples() -> list[CertificateSnapshot]:
-    return [sample_snapshot(kind) for kind in ALL_KINDS]
+    """One per registered kind that has a sample here (every kind the portal ships)."""
+    return [sample_snapshot(kind) for kind in registry.values() if kind in _FACTS]

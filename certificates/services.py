@@ -14,10 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from certificates import registry as kind_registry
 from certificates import rules
 from certificates.documents import CertificateSnapshot, new_public_id, new_verification_code
 from certificates.machine_readable import certificate_json_bytes
-from certificates.models import Certificate, CertificateFile, CertificateKind, CertificateNumberCounter, Channel
+from certificates.models import Certificate, CertificateFile, CertificateNumberCounter, Channel
 from certificates.qrpayload import payload_key_id, qr_claims, qr_url, sign_qr_payload
 from certificates.rendering import render_certificate_pdf
 from certificates.selectors import holder_of, insured_record
@@ -26,16 +27,6 @@ from damane.metrics import certificate_issue_measured
 from registry.models import Employer, Insured
 
 logger = logging.getLogger(__name__)
-
-NUMBER_PREFIXES = {
-    CertificateKind.EMPLOYMENT: "AT",
-    CertificateKind.AFFILIATION: "AF",
-    CertificateKind.NON_AFFILIATION: "NA",
-    CertificateKind.ANNUAL_SALARY: "SA",
-    CertificateKind.DECLARED_DAYS: "JD",
-    CertificateKind.DEREGISTRATION: "RA",
-    CertificateKind.TREATY_PERIODS: "CT",
-}
 
 
 class CertificateBlocked(Exception):
@@ -80,7 +71,7 @@ def next_certificate_number(kind: str, year: int) -> str:
         counter.value += 1
         counter.save(update_fields=["value"])
         value = counter.value
-    return f"{NUMBER_PREFIXES[kind]}-{year}-{value:08d}"
+    return f"{kind_registry.get(kind).number_prefix}-{year}-{value:08d}"
 
 
 def _fingerprint(kind: str, employer_id: int | None, facts: dict, holder: dict) -> str:
@@ -109,7 +100,7 @@ def certificate_issue(
     double-click or concurrent identical requests give one certificate.
     """
     today = today or timezone.localdate()
-    if kind not in rules.KINDS:
+    if not kind_registry.is_online(kind):
         raise CertificateError(_("Unknown certificate type."))
     with transaction.atomic():
         insured = Insured.objects.select_for_update().get(pk=insured.pk)

@@ -3,39 +3,31 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from certificates import rules
+from certificates import registry, rules
 from certificates.forms import CertificateRequestForm
-from certificates.models import Certificate, CertificateKind
+from certificates.models import Certificate
 from certificates.selectors import insured_record
 from certificates.services import CertificateBlocked, CertificateError, certificate_issue, evaluate_record
 from damane.access import client_ip, insured_required
 
-KIND_DESCRIPTIONS = {
-    CertificateKind.EMPLOYMENT: gettext_lazy("States that you are declared as a salaried employee of an employer."),
-    CertificateKind.AFFILIATION: gettext_lazy("States that you are registered with the fund, and by which employers."),
-    CertificateKind.NON_AFFILIATION: gettext_lazy(
-        "States that no salaried activity was declared for you over the last 12 months (AMO Achamil)."
-    ),
-    CertificateKind.ANNUAL_SALARY: gettext_lazy(
-        "Your declared salaries over the last 12 months, employer by employer."
-    ),
-    CertificateKind.DECLARED_DAYS: gettext_lazy("Your declared days over your whole career, by year and quarter."),
-    CertificateKind.DEREGISTRATION: gettext_lazy("States the end of an employment: dates, last period and reason."),
-}
+
+def _online_kind(kind: str):
+    """The registered kind the insured may ask for online, or 404."""
+    spec = registry.find(kind)
+    if spec is None or not spec.online:
+        raise Http404
+    return spec
 
 
-EMPLOYER_CHOICE_KINDS = (rules.EMPLOYMENT, rules.DEREGISTRATION)
-
-
-def _candidate_employers(record, kind):
-    """Employers the form offers for this type: active ones, or ended ones for deregistration."""
-    if kind == rules.EMPLOYMENT:
+def _candidate_employers(record, spec):
+    """Employers the form offers for this type: active ones, or ended ones (deregistration)."""
+    if spec.employer_choice == "active":
         employments = record.active_employments
-    elif kind == rules.DEREGISTRATION:
+    elif spec.employer_choice == "ended":
         employments = record.ended_employments
     else:
         return []
@@ -50,13 +42,12 @@ def index(request):
     record = insured_record(insured, today=today)
     cards = [
         {
-            "kind": kind,
-            "label": label,
-            "description": KIND_DESCRIPTIONS[kind],
-            "decision": evaluate_record(record, kind, None, today=today),
+            "kind": spec.value,
+            "label": spec.label,
+            "description": spec.description,
+            "decision": evaluate_record(record, spec.value, None, today=today),
         }
-        for kind, label in CertificateKind.choices
-        if kind in rules.KINDS
+        for spec in registry.online_kinds()
     ]
     issued = Certificate.objects.for_insured(insured).order_by("-issued_at")[:50]
     return render(
@@ -83,14 +74,13 @@ def needs_options(decision) -> bool:
 @insured_required
 @require_http_methods(["GET", "POST"])
 def request_certificate(request, kind):
-    if kind not in rules.KINDS:
-        raise Http404
+    spec = _online_kind(kind)
     insured = request.user.insured
     today = timezone.localdate()
     # Only these types offer a choice of employer; for the others a request
     # reads the record once, in certificate_issue under its lock (issue 10).
-    record = insured_record(insured, today=today) if kind in EMPLOYER_CHOICE_KINDS else None
-    employers = _candidate_employers(record, kind) if record is not None else []
+    record = insured_record(insured, today=today) if spec.employer_choice else None
+    employers = _candidate_employers(record, spec) if record is not None else []
     data = request.POST if request.method == "POST" else None
     form = CertificateRequestForm(data, employers=employers, kind=kind)
     options = rules.Options(employer_id=employers[0].id if len(employers) == 1 else None)
@@ -129,15 +119,15 @@ def request_certificate(request, kind):
         "certificates/request.html",
         {
             "kind": kind,
-            "label": CertificateKind(kind).label,
-            "description": KIND_DESCRIPTIONS[kind],
+            "label": spec.label,
+            "description": spec.description,
             "form": form,
             "decision": decision,
             "can_request": decision.allowed or needs_options(decision),
             "employers": employers,
             "options": options,
             # The box matters only when an employer is one period behind (or it is already ticked).
-            "show_last_declared": kind in (rules.EMPLOYMENT, rules.ANNUAL_SALARY)
+            "show_last_declared": spec.last_declared_option
             and (options.last_declared_period or getattr(decision, "code", "") == "employer_one_period_behind"),
         },
     )

@@ -93,12 +93,23 @@ MIDDLEWARE = [
 ROOT_URLCONF = "damane.urls"
 WSGI_APPLICATION = "damane.wsgi.application"
 
+_template_loaders = [
+    "django.template.loaders.filesystem.Loader",
+    "django.template.loaders.app_directories.Loader",
+    "certificates.templateloader.Loader",
+]
+if not DEBUG:
+    _template_loaders = [("django.template.loaders.cached.Loader", _template_loaders)]
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # Django's two default loaders, plus the templates of each certificate
+            # kind read from its folder (certificates.templateloader); cached
+            # unless DEBUG, as Django does by default.
+            "loaders": _template_loaders,
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",

@@ -26,12 +26,13 @@ from casework.four_eyes import FourEyes, four_eyes_approve, four_eyes_propose, f
 from casework.models import Case, CaseKind, CaseStatus
 from casework.services import case_decide
 from casework.uploads import check_upload, random_name, safe_display_name
-from certificates import rules as certificate_rules
-from certificates.models import Certificate, CertificateKind, Channel
+from certificates.kinds import declared_days
+from certificates.models import Certificate, Channel
 from certificates.services import certificate_store, evaluate_for
 from damane.storage import removed_on_failure, store
 from registry.models import Insured
 from treaties import rules
+from treaties.kinds import treaty_periods
 from treaties.models import Convention, ForeignPeriod, ForeignPeriodVersion, Unit
 
 logger = logging.getLogger(__name__)
@@ -284,7 +285,7 @@ def periods_reject(
 
 def treaty_facts(*, insured: Insured, version: ForeignPeriodVersion, today: date) -> dict:
     """What the certificate prints: Moroccan quarters from the declarations, the approved foreign periods, totals."""
-    declared = evaluate_for(insured, certificate_rules.DECLARED_DAYS, today=today).facts
+    declared = evaluate_for(insured, declared_days.KIND.value, today=today).facts
     convention = version.convention
     rule = rules.Rule(**convention.rule)
     moroccan = {
@@ -356,7 +357,7 @@ def treaty_certificate_issue(*, case: Case, actor, ip_address: str | None = None
         locale = (account.language if account is not None else "") or settings.LANGUAGE_CODE
         certificate = certificate_store(
             insured=insured,
-            kind=CertificateKind.TREATY_PERIODS,
+            kind=treaty_periods.KIND.value,
             facts=treaty_facts(insured=insured, version=version, today=today),
             actor=actor,
             channel=Channel.AGENCY,

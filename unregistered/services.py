@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy
 from audit.services import audit_record
 from backoffice.services import is_supervisor, staff_roles
 from casework.four_eyes import FourEyes, four_eyes_decide, four_eyes_propose
-from certificates.models import Certificate, CertificateKind, Channel
+from certificates.kinds import non_affiliation
+from certificates.models import Certificate, Channel
 from certificates.services import certificate_store
 from declarations.status import expected_period
 from integrations.services import verifications_attach
@@ -269,7 +270,7 @@ def _issue(*, person: UnregisteredPerson, actor, locale: str, today: date, ip_ad
         insured=None,
         unregistered_person=person,
         holder=_holder(person),
-        kind=CertificateKind.NON_AFFILIATION,
+        kind=non_affiliation.KIND.value,
         facts=unregistered_facts(person=person, today=today),
         actor=actor,
         channel=Channel.AGENCY,

@@ -20,7 +20,7 @@ from damane.ratelimit import hit
 from integrations import api as integrator_api
 from integrations import services as integrator_services
 from verification import services
-from verification.openapi import OPENAPI
+from verification.openapi import document as openapi_document
 from verification.presenters import present
 
 NOT_GENUINE = {"genuine": False}
@@ -116,7 +116,7 @@ def verify(request):
 @csrf_exempt  # no cookies under /api/: another method than GET answers 405, not a CSRF 403
 @require_http_methods(["GET"])
 def openapi(request):
-    response = JsonResponse(OPENAPI, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(openapi_document(), json_dumps_params={"ensure_ascii": False})
     response["Access-Control-Allow-Origin"] = "*"
     return response
 

@@ -1,6 +1,10 @@
 """OpenAPI 3.1 description of the verification API, served at /api/v1/openapi.json."""
 
+import copy
+
 from django.conf import settings
+
+from certificates import registry
 
 _HOLDER = {
     "type": "object",
@@ -13,6 +17,9 @@ _HOLDER = {
     "required": ["name", "cin_masked", "cnss_number_masked"],
 }
 
+# The kinds of certificate: filled from certificates.registry in document().
+_KIND = {"type": "string", "description": "The kind of certificate (certificate.json's kind)"}
+
 _RESULT = {
     "oneOf": [
         {
@@ -21,16 +28,7 @@ _RESULT = {
             "properties": {
                 "genuine": {"const": True},
                 "state": {"enum": ["valid", "expired", "revoked", "replaced"]},
-                "type": {
-                    "enum": [
-                        "employment",
-                        "affiliation",
-                        "non_affiliation",
-                        "annual_salary",
-                        "declared_days",
-                        "deregistration",
-                    ]
-                },
+                "type": _KIND,
                 "number": {"type": "string", "example": "AT-2026-00000042"},
                 "holder": _HOLDER,
                 "issued_on": {"type": "string", "format": "date"},
@@ -336,3 +334,12 @@ OPENAPI = {
         "securitySchemes": _SECURITY_SCHEMES,
     },
 }
+
+
+def document() -> dict:
+    """The OpenAPI document, with the kinds registered now (certificates.registry)."""
+    memo: dict = {}
+    result = copy.deepcopy(OPENAPI, memo)
+    # deepcopy copies the shared _KIND once; memo maps it to that copy.
+    memo[id(_KIND)]["enum"] = [kind.value for kind in registry.kinds()]
+    return result

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from certificates import registry
+
 
 def mask(value: str, keep: int = 3) -> str:
     """'100234561' -> '••••••561': never the full CIN or CNSS number (docs/security.md §15)."""
@@ -15,53 +17,21 @@ def mask(value: str, keep: int = 3) -> str:
 
 
 def key_facts(kind: str, facts: dict) -> dict:
-    employer = (facts.get("employer") or {}).get("name")
-    if kind == "employment":
-        return {
-            "employer": employer,
-            "start_date": facts.get("start_date"),
-            "reference_period": facts.get("reference_period"),
-            "days": facts.get("days"),
-        }
-    if kind == "deregistration":
-        return {"employer": employer, "start_date": facts.get("start_date"), "end_date": facts.get("end_date")}
-    if kind == "annual_salary":
-        totals = facts.get("totals") or {}
-        return {
-            "from_period": facts.get("from_period"),
-            "to_period": facts.get("to_period"),
-            "total_real_salary": totals.get("real_salary"),
-            "total_days": totals.get("days"),
-        }
-    if kind == "declared_days":
-        return {
-            "total_days": facts.get("total_days"),
-            "threshold_reached": facts.get("threshold_reached"),
-            "as_of": facts.get("as_of"),
-        }
-    if kind == "non_affiliation":
-        return {"from_period": facts.get("from_period"), "to_period": facts.get("to_period")}
-    if kind == "affiliation":
-        return {"registered_on": facts.get("registered_on"), "employers": len(facts.get("employers") or [])}
-    if kind == "treaty_periods":
-        totals = facts.get("totals") or {}
-        convention = facts.get("convention") or {}
-        return {
-            "country": convention.get("country"),
-            "moroccan_days": totals.get("moroccan_days"),
-            "foreign_counted_days": totals.get("foreign_counted_days"),
-            "total_days": totals.get("total_days"),
-        }
-    return {}
+    """The key facts of a certificate of ``kind``: its folder's ``presenter.present`` (certificates.registry)."""
+    spec = registry.find(kind)
+    return spec.present(facts) if spec is not None else {}
 
 
 def present(certificate, *, today: date) -> dict:
     snapshot = certificate.snapshot
     holder = snapshot.get("holder", {})
+    kind = registry.find(certificate.kind)
     return {
         "number": certificate.number,
         "kind": certificate.kind,
         "kind_label": certificate.get_kind_display(),
+        # The kind's own lines of the verify page (templates/verification/_facts.html).
+        "facts_template": kind.facts_template if kind is not None else "",
         "state": certificate.state_on(today),
         "issued_on": certificate.issued_on,
         "valid_until": certificate.valid_until,

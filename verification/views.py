@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from certificates import registry
 from certificates.qrpayload import public_jwks
 from damane.ratelimit import ratelimit
 from verification import services
@@ -109,7 +110,9 @@ def _check_upload(request):
 @require_GET
 def offline(request):
     months = [date_format(date(2000, month, 1), "F") for month in range(1, 13)]
-    return render(request, "verification/offline.html", {"months": months})
+    # The kinds by QR letter, labelled in the page's language: the verifier reads them from the page.
+    kinds = {kind["code"]: kind["label"] for kind in registry.published()}
+    return render(request, "verification/offline.html", {"months": months, "kinds": kinds})
 
 
 @require_GET

@@ -4,6 +4,7 @@ from django.utils.translation import gettext as _
 
 from casework.models import CaseKind
 from certificates import rules
+from certificates.kinds import deregistration
 
 register = template.Library()
 
@@ -22,7 +23,10 @@ def ways_out(decision, kind=""):
             links.append((_("File a request with the agency"), url))
         elif way == rules.WAY_DEREGISTRATION:
             links.append(
-                (_("Get a deregistration certificate"), reverse("certificates:request", args=["deregistration"]))
+                (
+                    _("Get a deregistration certificate"),
+                    reverse("certificates:request", args=[deregistration.KIND.value]),
+                )
             )
         elif way == rules.WAY_NAME_CORRECTION:
             links.append((_("Ask for a name correction"), reverse("casework:name_correction")))

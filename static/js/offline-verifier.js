@@ -14,6 +14,9 @@ const STORE_REVOCATIONS = "damane.verifier.revocations";
 
 const root = document.getElementById("offline-verifier");
 const t = (name) => root.dataset[name] || name;
+// The certificate kinds by QR letter, labelled in the page's language, as the
+// registry publishes them (certificates.registry, embedded by the page).
+const kinds = JSON.parse(document.getElementById("offline-kinds")?.textContent || "{}");
 
 function b64urlToBytes(text) {
   const base64 = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
@@ -148,7 +151,6 @@ function show(verdictClass, title, claims) {
   facts.replaceChildren();
   document.getElementById("offline-checked-at").replaceChildren(`${t("checkedAt")} `, ltr(formatMoment(new Date())), ".");
   if (!claims) return;
-  const kinds = { E: t("kindE"), A: t("kindA"), N: t("kindN"), S: t("kindS"), D: t("kindD"), R: t("kindR") };
   const rows = [
     [t("labelType"), kinds[claims.k] || claims.k],
     [t("labelNumber"), claims.n, true],

@@ -5,8 +5,9 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from certificates import registry as kind_registry
 from certificates import rules
-from certificates.models import CertificateKind, Channel
+from certificates.models import Channel
 from certificates.services import CertificateBlocked, CertificateError, certificate_issue
 from registry.models import Employer, Insured
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("cnss_number", help="CNSS number of the insured person (9 digits)")
-        parser.add_argument("kind", choices=[k for k in CertificateKind.values if k in rules.KINDS])
+        parser.add_argument("kind", choices=[kind.value for kind in kind_registry.online_kinds()])
         parser.add_argument("--employer", metavar="AFFILIATION", help="affiliation number of the employer concerned")
         parser.add_argument(
             "--last-declared-period", action="store_true", help="state the last declared period (employer one behind)"

@@ -1,0 +1,1 @@
+"""Certificate kinds the International Treaties service issues (registered in certificates.registry)."""
