@@ -80,6 +80,9 @@ def production_env(database_url: str, redis_url: str, var_dir: str, **extra) -> 
         REDIS_URL=redis_url,
         DAMANE_VAR_DIR=var_dir,
         DAMANE_SIGNING_DIR=str(Path(var_dir) / "signing"),
+        # The benchmarks sign with throwaway development keys, on purpose: without this the
+        # production settings refuse the development CA and readiness answers 503 (issue 18).
+        DAMANE_DEV_SIGNING="true",
         DAMANE_TSA_URL="",
         DAMANE_TRUSTED_PROXY_COUNT=TRUSTED_PROXY_COUNT,
         SMS_BACKEND="twilio",
