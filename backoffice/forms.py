@@ -125,7 +125,7 @@ class RequestCloseForm(forms.Form):
     note = forms.CharField(
         label=_("Answer to the insured person"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
+        max_length=NOTE_MAX_LENGTH,
         error_messages={"required": _("Explain the decision in a note.")},
     )
 

@@ -17,6 +17,7 @@ issuer and the verify address: what the PDF already shows, nothing more.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from io import BytesIO
@@ -60,6 +61,14 @@ def schema() -> dict[str, Any]:
 
 
 def schema_bytes() -> bytes:
+    """The served schema, built once for each state of the registry (the schema endpoint is public)."""
+    from certificates import registry
+
+    return _schema_bytes(registry.generation())
+
+
+@functools.cache
+def _schema_bytes(generation: int) -> bytes:
     return json.dumps(schema(), ensure_ascii=False, indent=2).encode("utf-8")
 
 

@@ -114,12 +114,27 @@ def register(kind: Kind) -> Kind:
         if other.number_prefix == kind.number_prefix:
             raise ValueError(f"number prefix {kind.number_prefix} of {kind.value} is already {other.value}'s")
     _kinds[kind.value] = kind
+    _changed()
     return kind
 
 
 def unregister(value: str) -> None:
     """Remove a kind (tests that register a throwaway kind)."""
-    _kinds.pop(value, None)
+    if _kinds.pop(value, None) is not None:
+        _changed()
+
+
+_generation = 0
+
+
+def _changed() -> None:
+    global _generation
+    _generation += 1
+
+
+def generation() -> int:
+    """Changes whenever a kind is registered or removed: what is built from the kinds is cached by it."""
+    return _generation
 
 
 def kinds() -> list[Kind]:

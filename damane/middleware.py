@@ -109,7 +109,6 @@ def server_error(request):
 
 
 @requires_csrf_token
-@requires_csrf_token
 def bad_request(request, exception):
     """Django's 400 (JSON under /api/, 413 for a body over the limit), unless the
     database or Redis failed underneath: then the outage's 503."""

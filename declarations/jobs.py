@@ -89,6 +89,8 @@ def import_job_run(*, job_id: int) -> str:
             return _locked_or_missing(job_id)
         if job.is_finished:
             return job.state
+        # Found running: an earlier delivery took it and died, or is an older release's run.
+        resumed = job.state == EbdsImportJob.State.RUNNING
         if job.state == EbdsImportJob.State.QUEUED:
             # Committed at once: the staff member's page says "importing".
             job.state = EbdsImportJob.State.RUNNING
@@ -105,9 +107,10 @@ def import_job_run(*, job_id: int) -> str:
         if job is None:
             return _locked_or_missing(job_id)
         sha256 = hashlib.sha256(job.content.encode("utf-8")).hexdigest()
-        stored = EbdsFile.objects.filter(sha256=sha256).first()
+        stored = EbdsFile.objects.filter(sha256=sha256).first() if resumed else None
         if stored:
             # Imported by a run that committed before this job could record it (an older release).
+            # A fresh job with a file imported before goes on: import_ebds refuses it as a duplicate.
             return _finish(job, EbdsImportJob.State.IMPORTED, ebds_file=stored)
 
         def report(lines: int) -> None:

@@ -120,7 +120,7 @@ def api_key_issue(
     actor,
     ip_address=None,
 ) -> tuple[ApiKey, str]:
-    """A new key; the plain text is returned once and never stored. None for a suspended organisation."""
+    """A new key; the plain text is returned once and never stored. IntegrationError for a suspended organisation."""
     if not 1 <= valid_days <= settings.DAMANE_API_KEY_MAX_VALID_DAYS:
         raise IntegrationError(
             _("A key is valid for at most %(days)s days.") % {"days": settings.DAMANE_API_KEY_MAX_VALID_DAYS}
@@ -144,7 +144,7 @@ def api_key_issue(
 def api_key_rotate(*, key: ApiKey, actor, ip_address=None) -> tuple[ApiKey, str]:
     """A new key with the same label, quotas and validity; the old one keeps working
     for the grace period only, so the integrator can switch without an outage.
-    None for a suspended organisation: a rotation creates a key."""
+    IntegrationError for a suspended organisation: a rotation creates a key."""
     with transaction.atomic():
         _lock_active(key.organisation_id)
         old = ApiKey.objects.select_for_update().get(pk=key.pk)

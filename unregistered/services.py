@@ -228,6 +228,7 @@ def unregistered_issue(
             person.linked_at = timezone.now()
             person.matches = matches
             person.save(update_fields=["status", "linked_insured", "linked_at", "matches"])
+            verifications_attach(person=person, insured=holder)
             audit_record(
                 action="unregistered.person.linked",
                 obj=person,

@@ -162,6 +162,18 @@ def test_a_job_whose_worker_died_after_the_import_committed_is_marked_imported(s
     assert job.ebds_file == stored
 
 
+def test_a_new_upload_of_a_file_already_imported_is_refused_not_linked_to_the_old_import(staff_admin):
+    text = write(make_declaration("202501", [hire()]))
+    first = import_job_create(name="DS.txt", text=text, correction=False, user=staff_admin)
+    second = import_job_create(name="DS-again.txt", text=text, correction=False, user=staff_admin)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == "imported"
+    assert second.state == "rejected" and second.ebds_file is None
+    assert EbdsFile.objects.count() == 1
+
+
 def test_the_list_of_imports_shows_each_upload_and_its_state(client, staff_admin):
     upload(client, make_declaration("202501", [hire()]))
 
