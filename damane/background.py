@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django_guid import get_guid, set_guid
@@ -111,6 +112,31 @@ def outboxes() -> list[Outbox]:
     return list(_outboxes.values())
 
 
+def _first_send_in_a_while(name: str, pk: int) -> bool:
+    """Whether the sweep has not sent ``name``'s task for row ``pk`` in the last requeue period.
+
+    A row stays due until a worker takes it. While the workers are behind (a
+    slow provider, a backlog after an outage), a row the sweep has just sent is
+    still queued ten seconds later: without this mark every sweep would add one
+    more message per waiting row, and the backlog would grow with itself. The
+    mark lives in the shared cache for ``DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS``;
+    a cache that does not answer lets the row be sent (a second message is
+    refused by the row's claim).
+    """
+    try:
+        return cache.add(f"outbox-sent:{name}:{pk}", 1, timeout=settings.DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS)
+    except Exception as exc:  # any cache failure: sending again is the safe side
+        logger.warning("cache unavailable, %s(%s) sent without the requeue mark: %s", name, pk, exc)
+        return True
+
+
+def _forget_sends(name: str, pks: list[int]) -> None:
+    try:
+        cache.delete_many([f"outbox-sent:{name}:{pk}" for pk in pks])
+    except Exception as exc:  # the marks expire by themselves
+        logger.warning("cache unavailable, requeue marks of %s left to expire: %s", name, exc)
+
+
 def requeue_due(now: datetime | None = None) -> dict[str, int]:
     """Send the task of every due row of every outbox; return how many were sent, per outbox.
 
@@ -120,13 +146,15 @@ def requeue_due(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     sent: dict[str, int] = {}
     for outbox in outboxes():
-        ids = list(outbox.due(now))
+        ids = [pk for pk in outbox.due(now) if _first_send_in_a_while(outbox.name, pk)]
         sent[outbox.name] = 0
-        for pk in ids:
+        for index, pk in enumerate(ids):
             try:
                 outbox.task.apply_async(args=(pk,))
             except BrokerUnavailable as exc:
                 logger.error("broker unavailable, requeue sweep stopped at %s(%s): %s", outbox.name, pk, exc)
+                # Not sent: the next sweep must not wait a requeue period for them.
+                _forget_sends(outbox.name, ids[index:])
                 return sent
             sent[outbox.name] += 1
         if ids:

@@ -5,6 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache, caches
 from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -50,6 +51,33 @@ def test_the_sweep_sends_each_due_row_of_each_outbox(only):
     assert first.sent == [(3,), (5,)] and second.sent == []
 
 
+def test_a_row_the_sweep_sent_is_not_sent_again_until_the_requeue_period_passed(only, settings):
+    # Workers behind: row 3 is still queued at the next sweeps, row 7 becomes due later.
+    settings.DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS = 60
+    task, due = FakeTask(), [3]
+    background.register_outbox("first", task=task, due=lambda now: list(due))
+    assert background.requeue_due() == {"first": 1}
+    due.append(7)
+    assert background.requeue_due() == {"first": 1}
+    assert background.requeue_due() == {"first": 0}
+    assert task.sent == [(3,), (7,)]
+    # The period over (its mark expired in the shared cache), the row still waiting is sent again.
+    cache.delete("outbox-sent:first:3")
+    assert background.requeue_due() == {"first": 1}
+    assert task.sent[-1] == (3,)
+
+
+def test_a_cache_that_does_not_answer_lets_the_sweep_send(only, monkeypatch, caplog):
+    def down(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(type(caches["default"]), "add", down)
+    task = FakeTask()
+    background.register_outbox("first", task=task, due=lambda now: [3])
+    assert background.requeue_due() == {"first": 1} and background.requeue_due() == {"first": 1}
+    assert "without the requeue mark" in caplog.text
+
+
 def test_a_broker_gone_in_the_middle_stops_the_sweep_and_the_rows_stay_due(only, caplog):
     task, later = FakeTask(fail_after=1), FakeTask()
     background.register_outbox("first", task=task, due=lambda now: [1, 2, 3])
@@ -57,6 +85,10 @@ def test_a_broker_gone_in_the_middle_stops_the_sweep_and_the_rows_stay_due(only,
     assert background.requeue_due() == {"first": 1}
     assert task.sent == [(1,)] and later.sent == []
     assert "requeue sweep stopped" in caplog.text
+    # The broker back, the next sweep sends what was not sent, without waiting a requeue period.
+    task.fail_after = None
+    assert background.requeue_due() == {"first": 2, "later": 1}
+    assert task.sent == [(1,), (2,), (3,)] and later.sent == [(9,)]
 
 
 def test_a_retry_waits_between_half_and_all_of_an_exponential_capped_delay(settings):
