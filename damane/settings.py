@@ -266,6 +266,9 @@ DAMANE_TASK_MAX_RETRIES = env_int("DAMANE_TASK_MAX_RETRIES", 5)
 # second delivery close them (damane.background).
 DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS", 60)
 DAMANE_OUTBOX_STUCK_AFTER_SECONDS = env_int("DAMANE_OUTBOX_STUCK_AFTER_SECONDS", 300)
+# An e-BDS import that has lost its worker for this long (started, never finished,
+# no live run holding it) is recorded "stopped on an error" and no longer re-sent.
+DAMANE_IMPORT_GIVE_UP_SECONDS = env_int("DAMANE_IMPORT_GIVE_UP_SECONDS", 3600)
 
 # --- Authentication -----------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -154,16 +154,26 @@ def import_jobs_due(now) -> list[int]:
     Queued a while after the upload (the broker was down at commit, or the
     task was lost), or "running" with no live worker: a live run holds the row
     locked for as long as it runs, so an unlocked running job lost its worker.
+    An orphaned job started more than ``DAMANE_IMPORT_GIVE_UP_SECONDS`` ago has
+    lost its worker again and again (a file that kills the process that reads
+    it): it is recorded "stopped on an error" instead, once, and never sent
+    again; the staff member sees it and can upload the file again.
     """
     queued_before = now - timedelta(seconds=settings.DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS)
+    give_up_before = now - timedelta(seconds=settings.DAMANE_IMPORT_GIVE_UP_SECONDS)
     with transaction.atomic():
         lost = EbdsImportJob.objects.filter(state=EbdsImportJob.State.QUEUED, created_at__lt=queued_before)
-        orphaned = (
+        orphaned = list(
             EbdsImportJob.objects.select_for_update(skip_locked=True)
             .filter(state=EbdsImportJob.State.RUNNING, started_at__lt=queued_before)
             .order_by("pk")
         )
-        return [*lost.order_by("pk").values_list("pk", flat=True), *orphaned.values_list("pk", flat=True)]
+        for job in orphaned:
+            if job.started_at < give_up_before:
+                logger.error("e-BDS import job %s lost its worker for %s: given up", job.pk, now - job.started_at)
+                _finish(job, EbdsImportJob.State.FAILED)
+        alive = [job.pk for job in orphaned if job.state == EbdsImportJob.State.RUNNING]
+        return [*lost.order_by("pk").values_list("pk", flat=True), *alive]
 
 
 def _finish(job: EbdsImportJob, state: str, *, ebds_file=None, issues=None) -> str:

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from audit.models import AuditEntry
 from damane import background
 from declarations.jobs import import_jobs_due
 from declarations.models import EbdsImportJob
@@ -130,6 +131,20 @@ def test_import_jobs_due_are_the_lost_and_the_orphaned(settings):
     job("running", age_seconds=20, started_seconds=1)  # just claimed
     job("imported", age_seconds=600, started_seconds=500)
     assert import_jobs_due(timezone.now()) == [lost, orphaned]
+
+
+@pytest.mark.django_db
+def test_an_import_that_lost_its_worker_for_an_hour_is_recorded_stopped_and_never_sent_again(settings):
+    settings.DAMANE_OUTBOX_REQUEUE_AFTER_SECONDS = 60
+    settings.DAMANE_IMPORT_GIVE_UP_SECONDS = 3600
+    poison = job("running", age_seconds=4000, started_seconds=3700)
+    orphaned = job("running", age_seconds=600, started_seconds=300)
+    assert import_jobs_due(timezone.now()) == [orphaned]
+    given_up = EbdsImportJob.objects.get(pk=poison)
+    assert given_up.state == EbdsImportJob.State.FAILED and given_up.finished_at is not None
+    assert given_up.content == "x"  # kept: the staff member can see what failed
+    assert AuditEntry.objects.filter(action="declarations.import_job.failed", object_id=str(poison)).count() == 1
+    assert import_jobs_due(timezone.now()) == [orphaned]
 
 
 @pytest.mark.postgres
