@@ -241,3 +241,16 @@ def send_recovery_code(request_id: int) -> str:
         logger.info("recovery SMS for user %s not queued: %s", request.user_id, type(exc).__name__)
         return "refused"
     return "queued"
+
+
+def recovery_requests_prune(*, now=None) -> int:
+    """Delete the rows of pairs nobody has typed for a day; return how many went.
+
+    Every state a row can show a stranger (the spacing between codes, a live
+    code, its tries, the per-pair counter) is over within minutes, so a pair
+    typed again after a day starts from a fresh row, as a never-seen pair does:
+    pruning tells nothing, and made-up pairs no longer pile up (beat, daily).
+    """
+    now = now or timezone.now()
+    deleted, _by_model = RecoveryRequest.objects.filter(updated_at__lt=now - timedelta(days=1)).delete()
+    return deleted

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from django.conf import settings
 
-from accounts import codes, notifications
+from accounts import codes, notifications, recovery
 from accounts.models import OutboundEmail, SmsMessage
 
 # An SMS code or a notice more than a day late is no use: the person has asked again since.
@@ -35,6 +35,12 @@ def send_code_sms(self, sms_id: int) -> str:
 @shared_task(bind=True, acks_late=True)
 def send_email(self, email_id: int) -> str:
     return notifications.notice_deliver(email_id=email_id, final_attempt=bool(self.request.is_eager))
+
+
+@shared_task(acks_late=True)
+def prune_recovery_requests() -> int:
+    """Celery beat, daily: forget the recovery pairs nobody typed for a day (``accounts.recovery``)."""
+    return recovery.recovery_requests_prune()
 
 
 def _due(model, now: datetime) -> list[int]:

@@ -249,10 +249,17 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "damane.tasks.requeue_outbox",
         "schedule": float(env_int("DAMANE_OUTBOX_SWEEP_SECONDS", 10)),
     },
-    # Arrears alerts (alerts.tasks): once a day, at this hour (Africa/Casablanca).
+    # Arrears alerts (alerts.tasks): from this hour (Africa/Casablanca), then every
+    # hour until midnight. Each run sends only what is missing (unique constraint),
+    # so a run lost to an outage at 8:00 is made up by the one at 9:00.
     "alerts.arrears-alerts": {
         "task": "alerts.tasks.send_arrears_alerts",
-        "schedule": crontab(hour=env_int("DAMANE_ARREARS_ALERTS_HOUR", 8), minute=0),
+        "schedule": crontab(hour=f"{env_int('DAMANE_ARREARS_ALERTS_HOUR', 8)}-23", minute=0),
+    },
+    # Recovery pairs nobody typed for a day (accounts.recovery): daily, at night.
+    "accounts.prune-recovery-requests": {
+        "task": "accounts.tasks.prune_recovery_requests",
+        "schedule": crontab(hour=3, minute=30),
     },
 }
 # Retries of a send the provider certainly did not take: exponential backoff from

@@ -257,3 +257,33 @@ def test_wrong_activation_codes_on_a_decoy_registration_do_not_bring_the_recover
             assert main_text(answers[0]) == main_text(answers[1])
             locked = "Too many wrong codes" in answers[0].content.decode()
             assert locked == (attempt == 10), attempt
+
+
+def test_pairs_nobody_typed_for_a_day_are_forgotten_and_start_again_like_any_pair(client, amina_account):
+    from accounts.models import RecoveryRequest
+    from accounts.tasks import prune_recovery_requests
+
+    start(client, "100234561", "BE123456")
+    start(type(client)(headers={"accept-language": "en"}), "999999999", "ZZ999999")  # a made-up pair
+    assert RecoveryRequest.objects.count() == 2
+    assert prune_recovery_requests() == 0  # typed a moment ago: kept
+    RecoveryRequest.objects.update(updated_at=timezone.now() - timedelta(days=1, minutes=1))
+    assert prune_recovery_requests() == 2 and not RecoveryRequest.objects.exists()
+    # Typed again the next day: a fresh row, and the code goes out as the first time.
+    sms.outbox.clear()
+    with freeze_time(timezone.now() + timedelta(days=1, minutes=2)):
+        assert start(client, "100234561", "BE123456")["Location"] == "/password-reset/sms/code/"
+    assert len(sms.outbox) == 1 and RecoveryRequest.objects.count() == 1
+
+
+def test_the_beat_runs_the_prune_daily_and_the_arrears_alerts_every_hour_from_their_hour(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["accounts.prune-recovery-requests"]["task"] == "accounts.tasks.prune_recovery_requests"
+    arrears = schedule["alerts.arrears-alerts"]["schedule"]
+    assert sorted(arrears.hour) == list(range(settings_hour(), 24))
+
+
+def settings_hour():
+    import os
+
+    return int(os.environ.get("DAMANE_ARREARS_ALERTS_HOUR") or 8)
