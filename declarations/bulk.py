@@ -446,9 +446,9 @@ def extend_employments(cursor, *, declaration_id: int, employer_id: int, period:
             """
         SELECT DISTINCT e.insured_id FROM registry_employment e
         JOIN declarations_declarationline l ON l.insured_id = e.insured_id
-        WHERE l.declaration_id = %s AND e.employer_id = %s AND e.last_period > %s
+        WHERE l.declaration_id = %s AND l.period = %s AND e.employer_id = %s AND e.last_period > %s
         """,
-            [declaration_id, employer_id, p],
+            [declaration_id, p, employer_id, p],
         )
         late = [row[0] for row in cursor.fetchall()]
     # Both statements see the employments as they were before (one snapshot):
@@ -462,7 +462,7 @@ def extend_employments(cursor, *, declaration_id: int, employer_id: int, period:
                 end_date = CASE WHEN l.situation = ANY(%s) THEN %s::date END,
                 exit_reason = CASE WHEN l.situation = ANY(%s) THEN l.situation ELSE '' END
             FROM declarations_declarationline l
-            WHERE l.declaration_id = %s AND e.insured_id = l.insured_id AND e.employer_id = %s
+            WHERE l.declaration_id = %s AND l.period = %s AND e.insured_id = l.insured_id AND e.employer_id = %s
               AND e.end_date IS NULL AND e.last_period < %s
         )
         INSERT INTO registry_employment (insured_id, employer_id, start_period, start_date, last_period, end_date,
@@ -470,13 +470,25 @@ def extend_employments(cursor, *, declaration_id: int, employer_id: int, period:
         SELECT l.insured_id, %s, %s, %s, %s, CASE WHEN l.situation = ANY(%s) THEN %s::date END,
                CASE WHEN l.situation = ANY(%s) THEN l.situation ELSE '' END
         FROM declarations_declarationline l
-        WHERE l.declaration_id = %s AND NOT EXISTS (
+        WHERE l.declaration_id = %s AND l.period = %s AND NOT EXISTS (
             SELECT 1 FROM registry_employment e
             WHERE e.insured_id = l.insured_id AND e.employer_id = %s AND (e.end_date IS NULL OR e.last_period >= %s))
         """,
         [
-            *(p, list(exits), last_day, list(exits), declaration_id, employer_id, p),
-            *(employer_id, p, period.first_day, p, list(exits), last_day, list(exits), declaration_id, employer_id, p),
+            *(p, list(exits), last_day, list(exits), declaration_id, p, employer_id, p),
+            *(
+                employer_id,
+                p,
+                period.first_day,
+                p,
+                list(exits),
+                last_day,
+                list(exits),
+                declaration_id,
+                p,
+                employer_id,
+                p,
+            ),
         ],
     )
     return late

@@ -229,7 +229,7 @@ def _store(parsed: EbdsDeclaration, *, text: str, sha256: str, filename: str, us
     if previous:
         touched |= set(previous.lines.values_list("insured_id", flat=True))
         Declaration.objects.filter(pk=previous.pk).update(is_current=False)
-        DeclarationLine.objects.filter(declaration=previous).update(is_current=False)
+        DeclarationLine.objects.filter(declaration=previous, period=previous.period).update(is_current=False)
         previous.is_current = False
         version = Declaration.objects.filter(employer=employer, period=period).aggregate(v=Max("version"))["v"] + 1
     declaration = Declaration.objects.create(
