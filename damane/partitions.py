@@ -161,6 +161,9 @@ def ensure_default(cursor, spec: MonthlyTable) -> None:
 def drop_months_before(cursor, spec: MonthlyTable, cutoff: date) -> list[str]:
     """Detach and drop every month partition before ``cutoff``; delete older rows of the default one."""
     _lock(cursor, spec)
+    # Deferred foreign-key checks of rows written earlier in this transaction run
+    # now: PostgreSQL refuses to drop a table with pending trigger events.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     dropped = []
     for month, name in sorted(monthly_partitions(cursor, spec).items()):
         if month < month_of(cutoff):
