@@ -353,27 +353,30 @@ def counts_of(sums: dict[str, int], declaration: EbdsDeclaration) -> dict[str, i
     }
 
 
-def tune_transaction(cursor) -> None:
-    """Settings for the import's transaction (``set_config(..., true)`` is
-    ``SET LOCAL``: they end with the transaction, the outer one when the import
-    is nested in a larger one). The join's rows are sorted by person in
-    memory, not on disk (4 MB by default; 50,000 rows take 9 MB). No JIT: with
-    a table's statistics lagging behind a month's imports the planner's cost of
-    the employments statement crosses ``jit_above_cost`` and PostgreSQL spends
-    55-60 ms compiling it, for a 200-line file that runs in 4-8 ms."""
-    cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
+# Settings for the import's transaction (``set_config(..., true)`` is ``SET
+# LOCAL``: they end with the transaction, the outer one when the import is nested
+# in a larger one). The join's rows are sorted by person in memory, not on disk
+# (4 MB by default; 50,000 rows take 9 MB). No JIT: with a table's statistics
+# lagging behind a month's imports the planner's cost of the employments
+# statement crosses ``jit_above_cost`` and PostgreSQL spends 55-60 ms compiling
+# it, for a 200-line file that runs in 4-8 ms.
+_TUNE_SQL = "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
+_STAGE_SQL = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS ebds_stage (line_no integer, affiliation text, period text, "
+    "cnss_number text, declared_name text, children smallint, af_due bigint, af_deducted bigint, af_net bigint, "
+    "af_returned bigint, days smallint, real_salary bigint, capped_salary bigint, situation text, "
+    "rank smallint, control numeric) ON COMMIT DELETE ROWS"
+)
 
 
 def open_stage(cursor) -> None:
-    """The session's staging table, empty. Made once per connection (a rolled-back
-    transaction takes it away, and the next import makes it again); emptied at
-    commit, and by ``close_stage`` for imports nested in a larger transaction."""
-    cursor.execute(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS ebds_stage (line_no integer, affiliation text, period text, "
-        "cnss_number text, declared_name text, children smallint, af_due bigint, af_deducted bigint, af_net bigint, "
-        "af_returned bigint, days smallint, real_salary bigint, capped_salary bigint, situation text, "
-        "rank smallint, control numeric) ON COMMIT DELETE ROWS"
-    )
+    """The transaction's settings (``_TUNE_SQL``) and the session's staging table, empty.
+
+    One round trip for both (a small file's time is its round trips: docs/benchmarks.md).
+    The table is made once per connection (a rolled-back transaction takes it
+    away, and the next import makes it again); emptied at commit, and by
+    ``close_stage`` for imports nested in a larger transaction."""
+    cursor.execute(f"{_TUNE_SQL}; {_STAGE_SQL}")
 
 
 def analyze_stage(cursor) -> None:

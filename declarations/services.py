@@ -262,7 +262,6 @@ def _store(parsed: EbdsDeclaration, *, text: str, sha256: str, filename: str, us
 def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> ImportResult:
     """``_store`` for a new declaration, set-based; ``bulk.NotFast`` at the first doubt."""
     with connection.cursor() as cursor:
-        bulk.tune_transaction(cursor)
         scanned, sums = bulk.stage_and_check(
             cursor,
             text,
