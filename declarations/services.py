@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -273,8 +273,18 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
         if parsed.period > Period.of(timezone.localdate()):
             raise bulk.NotFast
         period = str(parsed.period)
-        # One query in the usual case (a known employer): the row, locked.
-        employer = Employer.objects.select_for_update().filter(affiliation_number=parsed.affiliation_number).first()
+        # One query in the usual case (a known employer): the row, locked, and
+        # whether this period and a later one are declared already.
+        current = Declaration.objects.filter(employer=OuterRef("pk"), is_current=True)
+        employer = (
+            Employer.objects.select_for_update(of=("self",))
+            .filter(affiliation_number=parsed.affiliation_number)
+            .annotate(
+                period_declared=Exists(current.filter(period=period)),
+                later_declared=Exists(current.filter(period__gt=period)),
+            )
+            .first()
+        )
         created = employer is None
         if created:
             employer, created = Employer.objects.get_or_create(
@@ -282,7 +292,9 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
                 defaults={model: getattr(parsed, attr) for model, attr in _EMPLOYER_FIELDS.items()},
             )
             employer = Employer.objects.select_for_update().get(pk=employer.pk)
-        declared, later = bulk.declared_periods(cursor, employer_id=employer.pk, period=period)
+            declared, later = bulk.declared_periods(cursor, employer_id=employer.pk, period=period)
+        else:
+            declared, later = employer.period_declared, employer.later_declared
         if declared:
             raise bulk.NotFast
         try:
