@@ -98,15 +98,19 @@ def import_ebds(
     given, is called with the number of lines read so far.
     """
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    already = EbdsFile.objects.filter(sha256=sha256).first()
-    if already:
-        raise ImportRejected([_already_imported(already)])
     if connection.vendor == "postgresql" and not correction:
+        # No look-up of the file's SHA-256 first (a round trip a file): a file
+        # imported before declared its period, so the fast path steps aside
+        # before it writes anything, and the check below answers; two imports
+        # of it at once meet on the unique SHA-256 (``_losing_a_race``).
         try:
             with _losing_a_race(sha256), transaction.atomic():
                 return _store_fast(text=text, sha256=sha256, filename=filename, user=imported_by, progress=progress)
         except bulk.NotFast:
             pass  # the full parser and the original store give the exact answer
+    already = EbdsFile.objects.filter(sha256=sha256).first()
+    if already:
+        raise ImportRejected([_already_imported(already)])
     try:
         parsed = parse_ebds(
             text, ceiling=settings.DAMANE_SALARY_CEILING_CENTIMES, max_days=settings.DAMANE_MAX_DAYS_PER_MONTH
