@@ -321,7 +321,8 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
             person.save(update_fields=["cin", "updated_at"])
 
         counts = bulk.counts_of(sums, parsed)
-        ebds_file = EbdsFile.objects.create(
+        now = timezone.now()
+        ebds_file = EbdsFile(
             name=filename[:255],
             sha256=sha256,
             content=text,
@@ -329,20 +330,23 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
             employer=employer,
             period=period,
             is_correction=False,
+            imported_at=now,
             imported_by=user if getattr(user, "pk", None) else None,
             counts=counts,
         )
-        declaration = Declaration.objects.create(
+        declaration = Declaration(
             employer=employer,
             period=period,
             source_file=ebds_file,
             version=1,
             is_current=True,
+            declared_at=now,
             employee_count=counts["employees"],
             total_days=counts["days"],
             total_real_salary=counts["real_salary_total"],
             total_capped_salary=counts["capped_salary_total"],
         )
+        bulk.insert_file_and_declaration(cursor, ebds_file=ebds_file, declaration=declaration)
         bulk.insert_known_lines(
             cursor, declaration_id=declaration.pk, employer_id=employer.pk, period=period, expected=scanned.b02_count
         )
