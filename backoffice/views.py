@@ -38,7 +38,7 @@ from casework.four_eyes import can_decide as can_decide_four_eyes
 from casework.models import Case, CaseKind, CaseStatus
 from certificates import registry as kind_registry
 from certificates import rules
-from certificates.models import Certificate, Channel
+from certificates.models import Certificate, CertificateFile, Channel
 from certificates.selectors import insured_record
 from certificates.services import (
     CertificateBlocked,
@@ -402,9 +402,16 @@ def certificate_new(request, pk):
 @never_cache
 @agency_required
 def certificate_download(request, public_id):
-    certificate = get_object_or_404(Certificate.objects.select_related("insured", "file"), public_id=public_id)
+    certificate = get_object_or_404(Certificate.objects.select_related("insured"), public_id=public_id)
+    data = CertificateFile.objects.of(certificate).values_list("data", flat=True).first()
+    if data is None:
+        # Past its retention (certificates/retention.py): the certificate itself still verifies.
+        if certificate.insured_id is None:
+            raise Http404
+        messages.warning(request, _("The PDF file of this certificate is no longer kept"))
+        return redirect(reverse("backoffice:insured", args=[certificate.insured_id]) + "#certificates")
     services.certificate_downloaded(certificate=certificate, actor=request.user, ip_address=client_ip(request))
-    response = HttpResponse(bytes(certificate.file.data), content_type="application/pdf")
+    response = HttpResponse(bytes(data), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{certificate.number}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -112,11 +112,27 @@ class Certificate(models.Model):
         return "valid"
 
 
+class CertificateFileQuerySet(models.QuerySet):
+    def of(self, certificate: Certificate):
+        """The file of ``certificate``, through its month's partition only (certificates/retention.py)."""
+        return self.filter(certificate=certificate, issued_on=certificate.issued_on)
+
+
 class CertificateFile(models.Model):
-    """The signed PDF as delivered, in the database so that it commits with its row."""
+    """The signed PDF as delivered, in the database so that it commits with its row.
+
+    Kept ``DAMANE_PDF_RETENTION_MONTHS`` after its month of issue: on PostgreSQL
+    the table is partitioned by ``issued_on`` (the certificate's) and a month is
+    dropped at once (certificates/retention.py). What verifies a certificate
+    lives on its row (the PDF's SHA-256 among it), so it still verifies after.
+    """
 
     certificate = models.OneToOneField(Certificate, on_delete=models.PROTECT, related_name="file")
+    # The partition key: the certificate's day of issue, copied.
+    issued_on = models.DateField(_("issued on"))
     data = models.BinaryField()
+
+    objects = CertificateFileQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("certificate PDF")

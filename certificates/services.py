@@ -209,7 +209,7 @@ def certificate_store(
         signing_key_id=signing_key_id(),
         qr_key_id=payload_key_id(payload),
     )
-    CertificateFile.objects.create(certificate=certificate, data=pdf)
+    CertificateFile.objects.create(certificate=certificate, issued_on=certificate.issued_on, data=pdf)
     # A re-issued certificate of the same scope replaces the earlier ones:
     # they are never left silently valid (the verify page says so).
     Certificate.objects.filter(

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from certificates import registry, rules
 from certificates.forms import CertificateRequestForm
-from certificates.models import Certificate
+from certificates.models import Certificate, CertificateFile
 from certificates.selectors import insured_record
 from certificates.services import CertificateBlocked, CertificateError, certificate_issue, evaluate_record
 from damane.access import client_ip, insured_required
@@ -49,7 +50,9 @@ def index(request):
         }
         for spec in registry.online_kinds()
     ]
-    issued = Certificate.objects.for_insured(insured).order_by("-issued_at")[:50]
+    # Whether each PDF is still kept (certificates/retention.py): one EXISTS a row, in its month's partition.
+    kept = CertificateFile.objects.filter(certificate=OuterRef("pk"), issued_on=OuterRef("issued_on"))
+    issued = Certificate.objects.for_insured(insured).annotate(file_kept=Exists(kept)).order_by("-issued_at")[:50]
     return render(
         request,
         "certificates/index.html",
@@ -153,15 +156,27 @@ def detail(request, public_id):
             "verify_url": verify_url,
             "facts": certificate.snapshot.get("facts", {}),
             "ready": request.GET.get("ready") == "1",
+            "file_kept": CertificateFile.objects.of(certificate).exists(),
+            "new_url": _new_certificate_url(certificate),
         },
     )
+
+
+def _new_certificate_url(certificate) -> str:
+    if certificate.kind in {spec.value for spec in registry.online_kinds()}:
+        return reverse("certificates:request", args=[certificate.kind])
+    return reverse("certificates:index") + "#new-title"
 
 
 @never_cache
 @insured_required
 def download(request, public_id):
     certificate = _own_certificate(request, public_id)
-    response = HttpResponse(bytes(certificate.file.data), content_type="application/pdf")
+    data = CertificateFile.objects.of(certificate).values_list("data", flat=True).first()
+    if data is None:
+        # Past its retention: the certificate's page says so and offers a new one.
+        return redirect("certificates:detail", certificate.public_id)
+    response = HttpResponse(bytes(data), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{certificate.number}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response

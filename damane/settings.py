@@ -261,7 +261,23 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "accounts.tasks.prune_recovery_requests",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Monthly partitions on PostgreSQL (docs/scaling.md): the declaration lines'
+    # and the stored PDFs' months ahead, and the PDFs past their retention
+    # dropped. Daily, so a scheduler down on the 1st loses nothing.
+    "declarations.line-partitions": {
+        "task": "declarations.tasks.create_line_partitions",
+        "schedule": crontab(hour=2, minute=10),
+    },
+    "certificates.file-partitions": {
+        "task": "certificates.tasks.purge_certificate_files",
+        "schedule": crontab(hour=2, minute=20),
+    },
 }
+# Months of partitions created ahead of the current one (lines and PDFs).
+DAMANE_PARTITIONS_AHEAD_MONTHS = env_int("DAMANE_PARTITIONS_AHEAD_MONTHS", 3)
+# Signed PDFs are kept this many months after their month of issue, then their
+# partition is dropped; the certificate row, its SHA-256 and its verification stay.
+DAMANE_PDF_RETENTION_MONTHS = env_int("DAMANE_PDF_RETENTION_MONTHS", 6)
 # Retries of a send the provider certainly did not take: exponential backoff from
 # this many seconds, with jitter, capped, then the failure is recorded. Scheduled
 # in the outbox row and sent by the sweep (so at its pace, every 10 s).

@@ -28,6 +28,7 @@ order. A file is stored the same way on either path
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -353,27 +354,30 @@ def counts_of(sums: dict[str, int], declaration: EbdsDeclaration) -> dict[str, i
     }
 
 
-def tune_transaction(cursor) -> None:
-    """Settings for the import's transaction (``set_config(..., true)`` is
-    ``SET LOCAL``: they end with the transaction, the outer one when the import
-    is nested in a larger one). The join's rows are sorted by person in
-    memory, not on disk (4 MB by default; 50,000 rows take 9 MB). No JIT: with
-    a table's statistics lagging behind a month's imports the planner's cost of
-    the employments statement crosses ``jit_above_cost`` and PostgreSQL spends
-    55-60 ms compiling it, for a 200-line file that runs in 4-8 ms."""
-    cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
+# Settings for the import's transaction (``set_config(..., true)`` is ``SET
+# LOCAL``: they end with the transaction, the outer one when the import is nested
+# in a larger one). The join's rows are sorted by person in memory, not on disk
+# (4 MB by default; 50,000 rows take 9 MB). No JIT: with a table's statistics
+# lagging behind a month's imports the planner's cost of the employments
+# statement crosses ``jit_above_cost`` and PostgreSQL spends 55-60 ms compiling
+# it, for a 200-line file that runs in 4-8 ms.
+_TUNE_SQL = "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
+_STAGE_SQL = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS ebds_stage (line_no integer, affiliation text, period text, "
+    "cnss_number text, declared_name text, children smallint, af_due bigint, af_deducted bigint, af_net bigint, "
+    "af_returned bigint, days smallint, real_salary bigint, capped_salary bigint, situation text, "
+    "rank smallint, control numeric) ON COMMIT DELETE ROWS"
+)
 
 
 def open_stage(cursor) -> None:
-    """The session's staging table, empty. Made once per connection (a rolled-back
-    transaction takes it away, and the next import makes it again); emptied at
-    commit, and by ``close_stage`` for imports nested in a larger transaction."""
-    cursor.execute(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS ebds_stage (line_no integer, affiliation text, period text, "
-        "cnss_number text, declared_name text, children smallint, af_due bigint, af_deducted bigint, af_net bigint, "
-        "af_returned bigint, days smallint, real_salary bigint, capped_salary bigint, situation text, "
-        "rank smallint, control numeric) ON COMMIT DELETE ROWS"
-    )
+    """The transaction's settings (``_TUNE_SQL``) and the session's staging table, empty.
+
+    One round trip for both (a small file's time is its round trips: docs/benchmarks.md).
+    The table is made once per connection (a rolled-back transaction takes it
+    away, and the next import makes it again); emptied at commit, and by
+    ``close_stage`` for imports nested in a larger transaction."""
+    cursor.execute(f"{_TUNE_SQL}; {_STAGE_SQL}")
 
 
 def analyze_stage(cursor) -> None:
@@ -404,6 +408,43 @@ def declared_periods(cursor, *, employer_id: int, period: str) -> tuple[bool, bo
 
 def copy_statement() -> str:
     return f"COPY ebds_stage ({_STAGE_COLUMNS}) FROM STDIN"
+
+
+def insert_file_and_declaration(cursor, *, ebds_file, declaration) -> None:
+    """Store the unsaved ``ebds_file`` and its ``declaration`` in one statement; both get their ids.
+
+    One round trip and no ORM compilation for the two rows every file writes
+    (a small file's time is its round trips and its Python: docs/benchmarks.md,
+    "Many small files"). A file imported twice at once meets the unique SHA-256
+    here, as ``IntegrityError``.
+    """
+    cursor.execute(
+        """
+        WITH f AS (
+            INSERT INTO declarations_ebdsfile (name, sha256, content, transfer_id, employer_id, period,
+                                               is_correction, imported_at, imported_by_id, counts)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) RETURNING id
+        )
+        INSERT INTO declarations_declaration (employer_id, period, source_file_id, version, is_current,
+                                              declared_at, employee_count, total_days, total_real_salary,
+                                              total_capped_salary)
+        SELECT %s, %s, f.id, %s, %s, %s, %s, %s, %s, %s FROM f
+        RETURNING source_file_id, id
+        """,
+        [
+            *(ebds_file.name, ebds_file.sha256, ebds_file.content, ebds_file.transfer_id, ebds_file.employer_id),
+            *(ebds_file.period, ebds_file.is_correction, ebds_file.imported_at, ebds_file.imported_by_id),
+            json.dumps(ebds_file.counts),
+            *(declaration.employer_id, declaration.period, declaration.version, declaration.is_current),
+            *(declaration.declared_at, declaration.employee_count, declaration.total_days),
+            *(declaration.total_real_salary, declaration.total_capped_salary),
+        ],
+    )
+    ebds_file.pk, declaration.pk = cursor.fetchone()
+    declaration.source_file = ebds_file
+    for row in (ebds_file, declaration):
+        row._state.adding = False
+        row._state.db = cursor.db.alias
 
 
 def insert_known_lines(cursor, *, declaration_id: int, employer_id: int, period: str, expected: int) -> None:
@@ -446,9 +487,9 @@ def extend_employments(cursor, *, declaration_id: int, employer_id: int, period:
             """
         SELECT DISTINCT e.insured_id FROM registry_employment e
         JOIN declarations_declarationline l ON l.insured_id = e.insured_id
-        WHERE l.declaration_id = %s AND e.employer_id = %s AND e.last_period > %s
+        WHERE l.declaration_id = %s AND l.period = %s AND e.employer_id = %s AND e.last_period > %s
         """,
-            [declaration_id, employer_id, p],
+            [declaration_id, p, employer_id, p],
         )
         late = [row[0] for row in cursor.fetchall()]
     # Both statements see the employments as they were before (one snapshot):
@@ -462,7 +503,7 @@ def extend_employments(cursor, *, declaration_id: int, employer_id: int, period:
                 end_date = CASE WHEN l.situation = ANY(%s) THEN %s::date END,
                 exit_reason = CASE WHEN l.situation = ANY(%s) THEN l.situation ELSE '' END
             FROM declarations_declarationline l
-            WHERE l.declaration_id = %s AND e.insured_id = l.insured_id AND e.employer_id = %s
+            WHERE l.declaration_id = %s AND l.period = %s AND e.insured_id = l.insured_id AND e.employer_id = %s
               AND e.end_date IS NULL AND e.last_period < %s
         )
         INSERT INTO registry_employment (insured_id, employer_id, start_period, start_date, last_period, end_date,
@@ -470,13 +511,25 @@ def extend_employments(cursor, *, declaration_id: int, employer_id: int, period:
         SELECT l.insured_id, %s, %s, %s, %s, CASE WHEN l.situation = ANY(%s) THEN %s::date END,
                CASE WHEN l.situation = ANY(%s) THEN l.situation ELSE '' END
         FROM declarations_declarationline l
-        WHERE l.declaration_id = %s AND NOT EXISTS (
+        WHERE l.declaration_id = %s AND l.period = %s AND NOT EXISTS (
             SELECT 1 FROM registry_employment e
             WHERE e.insured_id = l.insured_id AND e.employer_id = %s AND (e.end_date IS NULL OR e.last_period >= %s))
         """,
         [
-            *(p, list(exits), last_day, list(exits), declaration_id, employer_id, p),
-            *(employer_id, p, period.first_day, p, list(exits), last_day, list(exits), declaration_id, employer_id, p),
+            *(p, list(exits), last_day, list(exits), declaration_id, p, employer_id, p),
+            *(
+                employer_id,
+                p,
+                period.first_day,
+                p,
+                list(exits),
+                last_day,
+                list(exits),
+                declaration_id,
+                p,
+                employer_id,
+                p,
+            ),
         ],
     )
     return late

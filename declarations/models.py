@@ -125,7 +125,9 @@ class DeclarationLine(models.Model):
         verbose_name_plural = _("declaration lines")
         ordering = ["period"]
         constraints = [
-            models.UniqueConstraint(fields=["declaration", "insured"], name="line_once_per_declaration"),
+            # With the period: a partitioned table's unique keys hold its partition
+            # key (declarations/partitioning.py); a declaration has one period.
+            models.UniqueConstraint(fields=["declaration", "insured", "period"], name="line_once_per_declaration"),
             models.CheckConstraint(condition=Q(days__gte=0, days__lte=26), name="line_days_0_26"),
             models.CheckConstraint(condition=Q(real_salary__gte=0), name="line_real_salary_positive"),
             models.CheckConstraint(

@@ -7,10 +7,21 @@ and a failed one is shown to the staff member, who can upload it again.
 """
 
 from celery import shared_task
+from django.db import connection, transaction
+from django.utils import timezone
 
-from declarations import jobs
+from declarations import jobs, partitioning
 
 
 @shared_task(acks_late=True)
 def run_import_job(job_id: int) -> str:
     return jobs.import_job_run(job_id=job_id)
+
+
+@shared_task
+def create_line_partitions() -> list[str]:
+    """The declaration lines' months ahead (PostgreSQL; nothing elsewhere)."""
+    if connection.vendor != "postgresql":
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        return partitioning.create_line_partitions(cursor, today=timezone.localdate())

@@ -44,7 +44,7 @@ def objects(agent, media):
         pdf_size=9,
         signing_key_id="k",
     )
-    CertificateFile.objects.create(certificate=certificate, data=b"%PDF-1.7\n")
+    CertificateFile.objects.create(certificate=certificate, issued_on=certificate.issued_on, data=b"%PDF-1.7\n")
     return {"pk": insured.pk, "change": change.pk, "reference": case.reference, "public_id": certificate.public_id}
 
 
