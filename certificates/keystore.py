@@ -229,6 +229,14 @@ class Token:
             )
             return serialization.load_der_public_key(encode_ec_public_key(public))
 
+    def relabel(self, old: str, new: str) -> None:
+        """Give the key pair labelled ``old`` the label ``new`` (a QR key is named after its id)."""
+        from pkcs11 import Attribute
+
+        with self.lock:
+            for obj in list(self.session().get_objects({Attribute.LABEL: old})):
+                obj[Attribute.LABEL] = new
+
     def destroy(self, label: str) -> None:
         """Delete the key pair labelled ``label`` (a retired QR seal key, a replaced signing key)."""
         from pkcs11 import Attribute

@@ -291,6 +291,70 @@ def create_qr_key(directory: Path, *, passphrase: str = "", make_current: bool =
     return kid, path
 
 
+def create_qr_key_in_token(directory: Path, token: keystore.Token, *, make_current: bool = True) -> tuple[str, Path]:
+    """A new QR seal key made inside the PKCS#11 token (``qr-<kid>``), its public half ``<kid>.pub.pem``."""
+    directory = Path(directory)
+    pending = f"{keystore.QR_KEY_LABEL_PREFIX}pending-{os.urandom(4).hex()}"
+    public = token.generate(pending)
+    kid = key_id(public)
+    token.relabel(pending, keystore.qr_key_label(kid))
+    path = directory / f"{kid}.pub.pem"
+    _write_private(
+        path, public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    if make_current:
+        _write_private(directory / QR_CURRENT_FILE, f"{kid}\n".encode())
+    return kid, path
+
+
+def certify_token_key(public_key, directory: Path, *, passphrase: str = "", now: datetime | None = None) -> Path:
+    """Have the development CA in ``directory`` certify ``public_key`` (made in a token); the certificate's path.
+
+    The root and its CRL are created when absent; an existing root issues the
+    new certificate, so documents signed before still validate against it.
+    """
+    directory = Path(directory)
+    if not (directory / ROOT_KEY_FILE).exists():
+        create_dev_pki(directory, passphrase=passphrase, signing_public_key=public_key, now=now, force=True)
+        return directory / SIGNING_CERT_FILE
+    root_key = serialization.load_pem_private_key(
+        (directory / ROOT_KEY_FILE).read_bytes(), password=passphrase.encode() if passphrase else None
+    )
+    root_cert = x509.load_pem_x509_certificate((directory / ROOT_CERT_FILE).read_bytes())
+    certificate = issue_dev_signing_certificate(root_key, root_cert, public_key, now=now)
+    path = directory / SIGNING_CERT_FILE
+    _write_private(path, certificate.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def certificate_signing_request(handle: keystore.KeyHandle, common_name: str) -> bytes:
+    """A PKCS#10 request (PEM) for the key in ``handle``, signed by it: for the fund's real CA."""
+    from asn1crypto import csr as asn1_csr
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import pem as asn1_pem
+    from asn1crypto import x509 as asn1_x509
+
+    public_der = handle.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    info = asn1_csr.CertificationRequestInfo(
+        {
+            "version": "v1",
+            "subject": asn1_x509.Name.load(_name(common_name).public_bytes()),
+            "subject_pk_info": asn1_keys.PublicKeyInfo.load(public_der),
+            "attributes": [],
+        }
+    )
+    request = asn1_csr.CertificationRequest(
+        {
+            "certification_request_info": info,
+            "signature_algorithm": {"algorithm": "sha256_ecdsa"},
+            "signature": handle.sign(info.dump()),
+        }
+    )
+    return asn1_pem.armor("CERTIFICATE REQUEST", request.dump())
+
+
 def ensure_dev_material() -> None:
     """Create the development keys on first use, when allowed and absent (logged)."""
     if not settings.DAMANE_SIGNING_AUTO_CREATE:

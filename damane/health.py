@@ -113,16 +113,36 @@ def check_development_signing(app_configs, **kwargs):
     return []
 
 
+@checks.register(checks.Tags.security, deploy=True)
+def check_trusted_time(app_configs, **kwargs):
+    """A key in a file and no timestamp: whoever copies the file can sign documents dated any day."""
+    if not settings.DAMANE_TSA_URL and not settings.DAMANE_SIGNING_PKCS11_MODULE:
+        return [
+            checks.Warning(
+                "No timestamp authority (DAMANE_TSA_URL) and the signing key is a file: signatures are PAdES B-B, "
+                "without trusted time, and nothing dates them but the key holder's clock.",
+                hint="Set DAMANE_TSA_URL (PAdES B-LT) and keep the key in an HSM (DAMANE_SIGNING_PKCS11_MODULE); "
+                "docs/signing.md.",
+                id="damane.W002",
+            )
+        ]
+    return []
+
+
 @dataclasses.dataclass
 class SigningKey(HealthCheck):
-    """The document-signing key and certificate load, and the certificate is valid for 30 more days."""
+    """The document-signing key signs (a round trip, through the token when there is one), its
+    certificate is valid for 30 more days, and the QR seal key signs too."""
 
     def run(self):
+        from certificates.qrpayload import current_qr_key
         from certificates.signing import load_signing_material
 
         try:
             material = load_signing_material()
-        except Exception as exc:  # unreadable, missing, wrong passphrase, mismatched pair
+            material.key.round_trip()
+            current_qr_key()[1].round_trip()
+        except Exception as exc:  # unreadable, missing, wrong passphrase or PIN, mismatched pair, token gone
             raise ServiceUnavailable(f"signing key unusable ({exc.__class__.__name__})") from exc
         if development_ca_refused():
             raise ServiceUnavailable(DEVELOPMENT_CA_REFUSED)
@@ -148,7 +168,9 @@ class TimestampAuthority(HealthCheck):
         try:
             await stamper.async_dummy_response("sha256")
         except Exception as exc:  # network errors and refusals alike
-            raise ServiceUnavailable(f"timestamp authority unreachable ({exc.__class__.__name__})") from exc
+            raise ServiceUnavailable(
+                f"timestamp authority unreachable ({exc.__class__.__name__}): no certificate can be issued"
+            ) from exc
 
     @property
     def timeout(self):

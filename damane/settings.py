@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "accounts.middleware.AbsoluteSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "damane.middleware.DatabaseUnavailableMiddleware",
+    # A timestamp authority down: 503 "try again in a minute" (certificates/middleware.py).
+    "certificates.middleware.TimestampUnavailableMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

@@ -6,8 +6,9 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from certificates import keystore
 from certificates.qrpayload import _load_private, reset_key_cache
-from certificates.signing import QR_CURRENT_FILE, create_qr_key
+from certificates.signing import QR_CURRENT_FILE, create_qr_key, create_qr_key_in_token
 
 
 class Command(BaseCommand):
@@ -35,6 +36,16 @@ class Command(BaseCommand):
             return
         if not directory.is_dir():
             raise CommandError(f"{directory} does not exist: run manage.py init_signing first")
+        if keystore.pkcs11_enabled():
+            # Made in the token; the directory keeps public halves only.
+            token = keystore.configured_token()
+            kid, path = create_qr_key_in_token(directory, token)
+            if retire_previous and previous:
+                token.destroy(keystore.qr_key_label(previous))
+                self.stdout.write(f"retired {previous}: its private half is destroyed in the token")
+            reset_key_cache()
+            self.stdout.write(f"new current QR seal key {kid} ({path}); previous: {previous or 'none'}")
+            return
         kid, path = create_qr_key(directory, passphrase=settings.DAMANE_SIGNING_KEY_PASSPHRASE)
         if retire_previous and previous:
             old = directory / f"{previous}.pem"
