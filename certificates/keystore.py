@@ -161,7 +161,12 @@ class Token:
             if self._session is None or self._pid != os.getpid():
                 try:
                     token = pkcs11.lib(self.module).get_token(token_label=self.label)
-                    self._session = token.open(user_pin=self._pin(), rw=True)
+                    pin = self._pin()
+                    try:
+                        self._session = token.open(user_pin=pin, rw=True)
+                    except pkcs11.exceptions.UserAlreadyLoggedIn:
+                        # The login is the process's, shared by its sessions (PKCS#11 §5.6).
+                        self._session = token.open(rw=True)
                 except KeyStoreError:
                     raise
                 except Exception as error:  # PKCS11Error and friends; their text never holds the PIN
