@@ -141,7 +141,6 @@ class SigningKey(HealthCheck):
         try:
             material = load_signing_material()
             material.key.round_trip()
-            current_qr_key()[1].round_trip()
         except Exception as exc:  # unreadable, missing, wrong passphrase or PIN, mismatched pair, token gone
             raise ServiceUnavailable(f"signing key unusable ({exc.__class__.__name__})") from exc
         if development_ca_refused():
@@ -153,20 +152,31 @@ class SigningKey(HealthCheck):
             raise ServiceUnavailable(f"signing certificate expires in {left.days} days")
         if material.certificate.not_valid_before_utc > timezone.now():
             raise ServiceWarning("signing certificate not yet valid")
+        try:
+            current_qr_key()[1].round_trip()
+        except Exception as exc:  # the QR seal key: missing, unreadable, token gone
+            raise ServiceUnavailable(f"QR seal key unusable ({exc.__class__.__name__})") from exc
 
 
 @dataclasses.dataclass
 class TimestampAuthority(HealthCheck):
-    """The RFC 3161 TSA answers a timestamp request (skipped when none is configured)."""
+    """The RFC 3161 TSA answers a timestamp request now (skipped when none is configured).
+
+    A fresh request each time: pyHanko keeps its dummy answer per process, which
+    would say "up" forever after the first success.
+    """
 
     async def run(self):
+        import hashlib
+        import os
+
         from certificates.signing import _default_timestamper
 
         stamper = _default_timestamper()
         if stamper is None:
             return
         try:
-            await stamper.async_dummy_response("sha256")
+            await stamper.async_timestamp(hashlib.sha256(os.urandom(16)).digest(), "sha256")
         except Exception as exc:  # network errors and refusals alike
             raise ServiceUnavailable(
                 f"timestamp authority unreachable ({exc.__class__.__name__}): no certificate can be issued"
