@@ -205,6 +205,7 @@ def test_a_certificate_still_validates_offline_after_the_seal_certificate_expire
 ):
     import asyncio
 
+    from pyhanko.sign.ades.report import AdESPassed
     from pyhanko.sign.validation.ades import simulate_future_ades_lta_validation
     from pyhanko.sign.validation.policy_decl import (
         PdfSignatureValidationSpec,
@@ -212,7 +213,6 @@ def test_a_certificate_still_validates_offline_after_the_seal_certificate_expire
         RevocationInfoGatheringSpec,
         SignatureValidationSpec,
     )
-    from pyhanko.sign.ades.report import AdESPassed
     from pyhanko_certvalidator.context import CertValidationPolicySpec
     from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy, RevocationCheckingRule
     from pyhanko_certvalidator.registry import SimpleTrustManager
