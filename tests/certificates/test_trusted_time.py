@@ -265,3 +265,30 @@ def test_the_portal_serves_the_crl_its_signing_certificate_names(client, signing
     root = x509.load_pem_x509_certificate((signing_dir / "root-ca.pem").read_bytes())
     assert crl.is_signature_valid(root.public_key())
     assert crl.get_revoked_certificate_by_serial_number(seal.serial_number) is None
+
+
+@pytest.mark.django_db
+def test_a_b_lt_certificate_is_genuine_for_the_pdf_check_and_a_later_change_is_not(
+    signing_dir, signing_settings, tsa_url
+):
+    from certificates.services import certificate_issue
+    from verification.pdfcheck import check_pdf
+
+    amina = seed_personas("amina", today=timezone.localdate())["amina"]
+    with signing_settings(signing_dir, DAMANE_TSA_URL=tsa_url):
+        certificate = certificate_issue(insured=amina, kind="affiliation")
+    pdf = bytes(certificate.file.data)
+    assert b"/DSS" in pdf
+    verdict = check_pdf(pdf)
+    assert verdict.genuine, verdict
+    # Anything else appended after the signature (here a new page-content object) is not an LTA update.
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    page = writer.root["/Pages"]["/Kids"][0]
+    page["/Rotate"] = generic.NumberObject(90)
+    writer.update_container(page)
+    out = BytesIO()
+    writer.write(out)
+    assert not check_pdf(out.getvalue()).signature_ok
