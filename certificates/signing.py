@@ -52,6 +52,16 @@ from certificates import keystore, rendering
 
 log = logging.getLogger(__name__)
 
+
+class _LocalCrlNotice(logging.Filter):
+    """pyHanko warns at every B-LT signature that fetching is off: on purpose here, the CRL is local."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_LocalCrlNotice())
+
 ROOT_KEY_FILE = "root-ca-key.pem"
 ROOT_CERT_FILE = "root-ca.pem"
 ROOT_CRL_FILE = "root-ca.crl"
