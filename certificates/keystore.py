@@ -199,7 +199,14 @@ class Token:
         from pkcs11.util.ec import encode_ec_public_key
 
         with self.lock:
-            key = self.session().get_key(object_class=ObjectClass.PUBLIC_KEY, label=label)
+            try:
+                key = self.session().get_key(object_class=ObjectClass.PUBLIC_KEY, label=label)
+            except KeyStoreError:
+                raise
+            except Exception as error:  # NoSuchKey, a session gone
+                raise KeyStoreError(
+                    f"no public key labelled {label!r} in the token: {error.__class__.__name__}"
+                ) from None
             return serialization.load_der_public_key(encode_ec_public_key(key))
 
     def has_key(self, label: str) -> bool:

@@ -432,12 +432,7 @@ def reset_material_cache() -> None:
         _reserved.clear()
 
 
-def signing_key_handle(
-    key_path: str, passphrase: str, module: str, token_label: str, key_label: str, pin_file: str
-) -> keystore.KeyHandle:
-    """The document-signing key: in the PKCS#11 token when a module is configured, else the PEM file."""
-    if module:
-        return keystore.Pkcs11Key(keystore.Token(module, token_label, pin_file), key_label)
+def _file_key(key_path: str, passphrase: str) -> keystore.FileKey:
     if not Path(key_path).is_file():
         raise SigningError(f"signing file not found: {key_path} (run manage.py init_signing, or set the paths)")
     try:
@@ -459,11 +454,8 @@ def _load(
     for path in (cert_path, *chain_paths):
         if not Path(path).is_file():
             raise SigningError(f"signing file not found: {path} (run manage.py init_signing, or set the paths)")
-    if module:
-        token = keystore.configured_token()
-        key = keystore.Pkcs11Key(token, key_label)
-    else:
-        key = signing_key_handle(key_path, passphrase, module, token_label, key_label, pin_file)
+    # The token named by the settings (module, token label, PIN file): one per process.
+    key = keystore.Pkcs11Key(keystore.configured_token(), key_label) if module else _file_key(key_path, passphrase)
     certificate_pem = Path(cert_path).read_bytes()
     chain_pems = [Path(path).read_bytes() for path in chain_paths]
     certificate = x509.load_pem_x509_certificate(certificate_pem)
