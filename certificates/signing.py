@@ -366,8 +366,11 @@ def certificate_signing_request(handle: keystore.KeyHandle, common_name: str) ->
 
 
 def ensure_dev_material() -> None:
-    """Create the development keys on first use, when allowed and absent (logged)."""
-    if not settings.DAMANE_SIGNING_AUTO_CREATE:
+    """Create the development keys on first use, when allowed and absent (logged).
+
+    Never with a PKCS#11 token: its keys are made by ``init_signing --pkcs11`` only.
+    """
+    if not settings.DAMANE_SIGNING_AUTO_CREATE or keystore.pkcs11_enabled():
         return
     with _lock:
         if not Path(settings.DAMANE_SIGNING_KEY_PATH).exists() and not Path(settings.DAMANE_SIGNING_CERT_PATH).exists():

@@ -180,3 +180,10 @@ def test_the_token_public_key_is_the_one_published_for_the_signing_certificate(t
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     assert material.key_id == keystore.key_id(serialization.load_der_public_key(der))
+
+
+def test_with_a_token_configured_init_signing_if_missing_keeps_it_and_writes_no_key_file(token_settings):
+    out = StringIO()
+    call_command("init_signing", "--if-missing", stdout=out)
+    assert "kept in the token" in out.getvalue()
+    assert not (token_settings / "signing-key.pem").exists()

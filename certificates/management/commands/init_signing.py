@@ -48,7 +48,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, force=False, rotate_qr_key=False, dry_run=False, if_missing=False, **options):
-        if options.get("pkcs11"):
+        # With a token configured, its keys are the ones to make (docker/migrate.sh runs --if-missing).
+        if options.get("pkcs11") or keystore.pkcs11_enabled():
             return self.handle_pkcs11(force=force, dry_run=dry_run, if_missing=if_missing, csr=options.get("csr"))
         directory = Path(settings.DAMANE_SIGNING_DIR)
         qr_dir = Path(settings.DAMANE_QR_KEYS_DIR)
