@@ -71,6 +71,8 @@ missing_packages() {
     # The suite drives Debian's Chromium and reads PDFs with poppler.
     command -v chromium >/dev/null 2>&1 || echo chromium
     { command -v pdftoppm >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1; } || echo poppler-utils
+    # The fund's key in an HSM: the tests sign through SoftHSM2's PKCS#11 token.
+    { command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2.so ]; } || echo softhsm2
     # Throwaway servers (tests/servers.py) when no URL is set and nothing answers.
     if [ -z "${DATABASE_URL:-}" ] && ! _answers "${DAMANE_PROBE_POSTGRES:-127.0.0.1:5432}" && ! _have_pg_ctl; then
       echo postgresql

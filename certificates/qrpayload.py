@@ -35,10 +35,10 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.conf import settings
 
-from certificates import registry
+from certificates import keystore, registry
 from certificates.documents import CertificateSnapshot
 from certificates.signing import QR_CURRENT_FILE, SigningError, ensure_dev_material, key_id
 
@@ -105,7 +105,7 @@ def canonical_json(claims: dict[str, Any]) -> bytes:
 # --- Keys ----------------------------------------------------------------------------
 
 _lock = threading.Lock()
-_signing_keys: dict[tuple, tuple[str, ec.EllipticCurvePrivateKey]] = {}
+_signing_keys: dict[tuple, tuple[str, keystore.KeyHandle]] = {}
 
 
 def _load_private(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -116,10 +116,14 @@ def _load_private(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def current_qr_key() -> tuple[str, ec.EllipticCurvePrivateKey]:
-    """(kid, private key) that signs new payloads, loaded once per process."""
+def current_qr_key() -> tuple[str, keystore.KeyHandle]:
+    """(kid, key handle) that signs new payloads, loaded once per process.
+
+    With a PKCS#11 token the private key is ``qr-<kid>`` in the token and the
+    directory keeps its public half ``<kid>.pub.pem`` (certificates.keystore).
+    """
     directory = Path(settings.DAMANE_QR_KEYS_DIR)
-    cache_key = (str(directory), settings.DAMANE_SIGNING_KEY_PASSPHRASE)
+    cache_key = (str(directory), settings.DAMANE_SIGNING_KEY_PASSPHRASE, settings.DAMANE_SIGNING_PKCS11_MODULE)
     cached = _signing_keys.get(cache_key)
     if cached is not None:
         return cached
@@ -131,10 +135,13 @@ def current_qr_key() -> tuple[str, ec.EllipticCurvePrivateKey]:
             if not pointer.is_file():
                 raise SigningError(f"no current QR seal key: {pointer} is missing (run manage.py init_signing)")
             kid = pointer.read_text().strip()
-            key = _load_private(directory / f"{kid}.pem")
-            if key_id(key.public_key()) != kid:
-                raise SigningError(f"QR seal key {kid}.pem does not match its key id")
-            cached = (kid, key)
+            if keystore.pkcs11_enabled():
+                handle = keystore.Pkcs11Key(keystore.configured_token(), keystore.qr_key_label(kid))
+            else:
+                handle = keystore.FileKey(_load_private(directory / f"{kid}.pem"))
+            if key_id(handle.public_key()) != kid:
+                raise SigningError(f"QR seal key {kid} does not match its key id")
+            cached = (kid, handle)
             _signing_keys[cache_key] = cached
     return cached
 
@@ -190,8 +197,7 @@ def sign_payload(claims: dict[str, Any]) -> str:
     """``DMN1.<kid>.<claims>.<signature>`` signed with the current QR seal key."""
     kid, key = current_qr_key()
     signing_input = f"{PREFIX}.{kid}.{b64url(canonical_json(claims))}"
-    r, s = decode_dss_signature(key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256())))
-    return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+    return f"{signing_input}.{b64url(key.sign_raw(signing_input.encode('ascii')))}"
 
 
 def qr_compact(claims: dict[str, Any]) -> bytes:
@@ -223,8 +229,7 @@ def sign_qr_payload(claims: dict[str, Any]) -> str:
     """
     kid, key = current_qr_key()
     signing_input = f"{QR_PREFIX}.{kid[:QR_KID_LENGTH]}.{b64url(qr_compact(claims))}"
-    r, s = decode_dss_signature(key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256())))
-    return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+    return f"{signing_input}.{b64url(key.sign_raw(signing_input.encode('ascii')))}"
 
 
 def payload_key_id(token: str) -> str:

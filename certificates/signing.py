@@ -13,16 +13,25 @@ In development ``manage.py init_signing`` (or the first signature, while
 certificate it issued and a QR seal key into ``DAMANE_SIGNING_DIR``: all EC P-256,
 files 0600, never overwritten without ``--force``.
 
+The private key is a ``certificates.keystore.KeyHandle``: the PEM file above, or a
+key inside a PKCS#11 token when ``DAMANE_SIGNING_PKCS11_MODULE`` is set (the
+certificate and chain stay files: they are public). ``sign_bytes()`` signs
+anything else with the same key (JWS receipts).
+
 ``sign_pdf()`` appends a PAdES baseline signature (ETSI.CAdES.detached) as an
-incremental update, with a visible stamp in ``rendering.SIGNATURE_BOX``: B-T
-when ``DAMANE_TSA_URL`` names an RFC 3161 timestamp authority, B-B otherwise.
+incremental update, with a visible stamp in ``rendering.SIGNATURE_BOX``. With
+``DAMANE_TSA_URL`` (an RFC 3161 timestamp authority) it is B-LT: timestamped, and
+the chain with the CRL of the issuing CA (``DAMANE_SIGNING_CRL_PATH``) go in the
+document security store, so it validates offline after the certificate expired.
+A timestamp authority that fails twice raises ``TimestampUnavailable``: never an
+unstamped signature when one is configured. Without a TSA, B-B.
 Keys are loaded once per process; so are the parsed stamp (per day) and the
 room reserved for a signature (per key and timestamp authority).
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
 import os
 import threading
@@ -39,12 +48,23 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
-from certificates import rendering
+from certificates import keystore, rendering
 
 log = logging.getLogger(__name__)
 
+
+class _LocalCrlNotice(logging.Filter):
+    """pyHanko warns at every B-LT signature that fetching is off: on purpose here, the CRL is local."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_LocalCrlNotice())
+
 ROOT_KEY_FILE = "root-ca-key.pem"
 ROOT_CERT_FILE = "root-ca.pem"
+ROOT_CRL_FILE = "root-ca.crl"
 SIGNING_KEY_FILE = "signing-key.pem"
 SIGNING_CERT_FILE = "signing-cert.pem"
 QR_KEYS_DIR = "qr-keys"
@@ -52,6 +72,12 @@ QR_CURRENT_FILE = "current"
 
 ROOT_VALIDITY = timedelta(days=3652)  # ten years
 SIGNING_VALIDITY = timedelta(days=3 * 365)
+# The development CA's CRL is issued again at every change; this is how long one
+# copy stays current for a verifier.
+CRL_VALIDITY = timedelta(days=30)
+# Where the portal serves the development CA's CRL (verification app), written
+# into the signing certificates it issues.
+CRL_URL_PATH = "/verify/pki/root-ca.crl"
 
 DEFAULT_REASON = "Attestation délivrée par la CNSS / شهادة مسلمة من طرف الصندوق الوطني للضمان الاجتماعي"
 DEFAULT_LOCATION = "Casablanca, Maroc"
@@ -61,10 +87,11 @@ class SigningError(Exception):
     """The key material is missing, unreadable or inconsistent."""
 
 
-def key_id(public_key) -> str:
-    """Short, stable key id: the first 16 hex digits of SHA-256(SubjectPublicKeyInfo DER)."""
-    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()[:16]
+class TimestampUnavailable(SigningError):
+    """The timestamp authority did not answer, twice: nothing was signed (the person tries again later)."""
+
+
+key_id = keystore.key_id
 
 
 # --- Development key material ----------------------------------------------------
@@ -103,15 +130,24 @@ def _name(common_name: str) -> x509.Name:
 
 
 def create_dev_pki(
-    directory: Path, *, passphrase: str = "", force: bool = False, now: datetime | None = None
+    directory: Path,
+    *,
+    passphrase: str = "",
+    force: bool = False,
+    now: datetime | None = None,
+    signing_public_key=None,
+    signing_validity: timedelta = SIGNING_VALIDITY,
 ) -> list[Path]:
-    """A development root CA and a document-signing certificate it issued.
+    """A development root CA, its (empty) CRL and a document-signing certificate it issued.
 
-    Refuses to overwrite existing files unless ``force``: replacing a key makes
-    every certificate signed with it unverifiable against the new root.
+    ``signing_public_key``: certify this key (made inside a PKCS#11 token) instead
+    of generating a key file. Refuses to overwrite existing files unless ``force``:
+    replacing a key makes every certificate signed with it unverifiable against
+    the new root.
     """
     directory = Path(directory)
-    paths = [directory / name for name in (ROOT_KEY_FILE, ROOT_CERT_FILE, SIGNING_KEY_FILE, SIGNING_CERT_FILE)]
+    names = [ROOT_KEY_FILE, ROOT_CERT_FILE, SIGNING_CERT_FILE] + ([] if signing_public_key else [SIGNING_KEY_FILE])
+    paths = [directory / name for name in names]
     existing = [p for p in paths if p.exists()]
     if existing and not force:
         raise FileExistsError(f"signing files already exist: {', '.join(str(p) for p in existing)}")
@@ -145,15 +181,40 @@ def create_dev_pki(
         .add_extension(root_ski, critical=False)
         .sign(root_key, hashes.SHA256())
     )
-    signing_key = ec.generate_private_key(ec.SECP256R1())
-    signing_cert = (
+    signing_key = None
+    if signing_public_key is None:
+        signing_key = ec.generate_private_key(ec.SECP256R1())
+        signing_public_key = signing_key.public_key()
+    signing_cert = issue_dev_signing_certificate(
+        root_key, root_cert, signing_public_key, now=now, validity=signing_validity
+    )
+    _write_private(directory / ROOT_KEY_FILE, _key_pem(root_key, passphrase))
+    _write_private(directory / ROOT_CERT_FILE, root_cert.public_bytes(serialization.Encoding.PEM))
+    if signing_key is not None:
+        _write_private(directory / SIGNING_KEY_FILE, _key_pem(signing_key, passphrase))
+    _write_private(directory / SIGNING_CERT_FILE, signing_cert.public_bytes(serialization.Encoding.PEM))
+    write_dev_crl(directory, passphrase=passphrase, revoked=(), now=now)
+    return [*paths, directory / ROOT_CRL_FILE]
+
+
+def _crl_url() -> str:
+    return f"{settings.SITE_URL}{CRL_URL_PATH}"
+
+
+def issue_dev_signing_certificate(
+    root_key, root_cert: x509.Certificate, public_key, *, now: datetime | None = None, validity=SIGNING_VALIDITY
+) -> x509.Certificate:
+    """A document-signing certificate for ``public_key`` from the development root, naming its CRL."""
+    now = now or datetime.now(UTC)
+    root_ski = root_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return (
         x509.CertificateBuilder()
         .subject_name(_name("CNSS Damane - signature des attestations (développement)"))
-        .issuer_name(root_name)
-        .public_key(signing_key.public_key())
+        .issuer_name(root_cert.subject)
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + SIGNING_VALIDITY)
+        .not_valid_after(now + validity)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -169,15 +230,60 @@ def create_dev_pki(
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(signing_key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False)
+        .add_extension(
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(_crl_url())],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        )
         .sign(root_key, hashes.SHA256())
     )
-    _write_private(paths[0], _key_pem(root_key, passphrase))
-    _write_private(paths[1], root_cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(paths[2], _key_pem(signing_key, passphrase))
-    _write_private(paths[3], signing_cert.public_bytes(serialization.Encoding.PEM))
-    return paths
+
+
+def write_dev_crl(directory: Path, *, passphrase: str = "", revoked: tuple = (), now: datetime | None = None) -> Path:
+    """Issue the development CA's CRL again: the serials in it stay, ``revoked`` adds (serial, when) pairs."""
+    directory = Path(directory)
+    now = now or datetime.now(UTC)
+    root_key = serialization.load_pem_private_key(
+        (directory / ROOT_KEY_FILE).read_bytes(), password=passphrase.encode() if passphrase else None
+    )
+    root_cert = x509.load_pem_x509_certificate((directory / ROOT_CERT_FILE).read_bytes())
+    entries: dict[int, datetime] = {}
+    path = directory / ROOT_CRL_FILE
+    number = 1
+    if path.exists():
+        previous = x509.load_der_x509_crl(path.read_bytes())
+        for entry in previous:
+            entries[entry.serial_number] = entry.revocation_date_utc
+        with contextlib.suppress(x509.ExtensionNotFound):
+            number = previous.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
+    for serial, when in revoked:
+        entries.setdefault(serial, when)
+    root_ski = root_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(root_cert.subject)
+        .last_update(now - timedelta(minutes=5))
+        .next_update(now + CRL_VALIDITY)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False)
+    )
+    for serial, when in sorted(entries.items()):
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+        )
+    crl = builder.sign(root_key, hashes.SHA256())
+    _write_private(path, crl.public_bytes(serialization.Encoding.DER))
+    return path
 
 
 def create_qr_key(directory: Path, *, passphrase: str = "", make_current: bool = True) -> tuple[str, Path]:
@@ -195,9 +301,76 @@ def create_qr_key(directory: Path, *, passphrase: str = "", make_current: bool =
     return kid, path
 
 
+def create_qr_key_in_token(directory: Path, token: keystore.Token, *, make_current: bool = True) -> tuple[str, Path]:
+    """A new QR seal key made inside the PKCS#11 token (``qr-<kid>``), its public half ``<kid>.pub.pem``."""
+    directory = Path(directory)
+    pending = f"{keystore.QR_KEY_LABEL_PREFIX}pending-{os.urandom(4).hex()}"
+    public = token.generate(pending)
+    kid = key_id(public)
+    token.relabel(pending, keystore.qr_key_label(kid))
+    path = directory / f"{kid}.pub.pem"
+    _write_private(
+        path, public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    if make_current:
+        _write_private(directory / QR_CURRENT_FILE, f"{kid}\n".encode())
+    return kid, path
+
+
+def certify_token_key(public_key, directory: Path, *, passphrase: str = "", now: datetime | None = None) -> Path:
+    """Have the development CA in ``directory`` certify ``public_key`` (made in a token); the certificate's path.
+
+    The root and its CRL are created when absent; an existing root issues the
+    new certificate, so documents signed before still validate against it.
+    """
+    directory = Path(directory)
+    if not (directory / ROOT_KEY_FILE).exists():
+        create_dev_pki(directory, passphrase=passphrase, signing_public_key=public_key, now=now, force=True)
+        return directory / SIGNING_CERT_FILE
+    root_key = serialization.load_pem_private_key(
+        (directory / ROOT_KEY_FILE).read_bytes(), password=passphrase.encode() if passphrase else None
+    )
+    root_cert = x509.load_pem_x509_certificate((directory / ROOT_CERT_FILE).read_bytes())
+    certificate = issue_dev_signing_certificate(root_key, root_cert, public_key, now=now)
+    path = directory / SIGNING_CERT_FILE
+    _write_private(path, certificate.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def certificate_signing_request(handle: keystore.KeyHandle, common_name: str) -> bytes:
+    """A PKCS#10 request (PEM) for the key in ``handle``, signed by it: for the fund's real CA."""
+    from asn1crypto import csr as asn1_csr
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import pem as asn1_pem
+    from asn1crypto import x509 as asn1_x509
+
+    public_der = handle.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    info = asn1_csr.CertificationRequestInfo(
+        {
+            "version": "v1",
+            "subject": asn1_x509.Name.load(_name(common_name).public_bytes()),
+            "subject_pk_info": asn1_keys.PublicKeyInfo.load(public_der),
+            "attributes": [],
+        }
+    )
+    request = asn1_csr.CertificationRequest(
+        {
+            "certification_request_info": info,
+            "signature_algorithm": {"algorithm": "sha256_ecdsa"},
+            "signature": handle.sign(info.dump()),
+        }
+    )
+    return asn1_pem.armor("CERTIFICATE REQUEST", request.dump())
+
+
 def ensure_dev_material() -> None:
-    """Create the development keys on first use, when allowed and absent (logged)."""
-    if not settings.DAMANE_SIGNING_AUTO_CREATE:
+    """Create the development keys on first use, when allowed and absent (logged).
+
+    Never with a PKCS#11 token: its keys are made by ``init_signing --pkcs11`` only.
+    """
+    if not settings.DAMANE_SIGNING_AUTO_CREATE or keystore.pkcs11_enabled():
         return
     with _lock:
         if not Path(settings.DAMANE_SIGNING_KEY_PATH).exists() and not Path(settings.DAMANE_SIGNING_CERT_PATH).exists():
@@ -215,10 +388,12 @@ def ensure_dev_material() -> None:
 
 @dataclass(frozen=True)
 class SigningMaterial:
-    signer: object  # pyhanko.sign.signers.SimpleSigner
+    signer: object  # a pyHanko Signer: SimpleSigner (file key) or PKCS11Signer (token)
     certificate: x509.Certificate
     key_id: str
     signer_name: str
+    key: keystore.KeyHandle
+    chain: tuple[x509.Certificate, ...] = ()
 
 
 _lock = threading.RLock()
@@ -232,6 +407,10 @@ def _config_key() -> tuple:
         str(settings.DAMANE_SIGNING_CERT_PATH),
         tuple(str(p) for p in settings.DAMANE_SIGNING_CHAIN_PATHS),
         settings.DAMANE_SIGNING_KEY_PASSPHRASE,
+        str(settings.DAMANE_SIGNING_PKCS11_MODULE),
+        settings.DAMANE_SIGNING_PKCS11_TOKEN_LABEL,
+        settings.DAMANE_SIGNING_PKCS11_KEY_LABEL,
+        str(settings.DAMANE_SIGNING_PKCS11_PIN_FILE),
     )
 
 
@@ -249,21 +428,43 @@ def get_signing_material() -> SigningMaterial:
     return material
 
 
-def _load(key_path: str, cert_path: str, chain_paths: tuple[str, ...], passphrase: str) -> SigningMaterial:
-    from pyhanko.sign import signers
+def reset_material_cache() -> None:
+    """Forget the loaded signing key: the next signature reads the configuration again (tests, rotation)."""
+    with _lock:
+        _material.clear()
+        _reserved.clear()
 
-    for path in (key_path, cert_path, *chain_paths):
+
+def _file_key(key_path: str, passphrase: str) -> keystore.FileKey:
+    if not Path(key_path).is_file():
+        raise SigningError(f"signing file not found: {key_path} (run manage.py init_signing, or set the paths)")
+    try:
+        return keystore.FileKey.load(Path(key_path), passphrase)
+    except (ValueError, TypeError) as error:
+        raise SigningError(f"cannot load the signing key {key_path}: {error.__class__.__name__}") from None
+
+
+def _load(
+    key_path: str,
+    cert_path: str,
+    chain_paths: tuple[str, ...],
+    passphrase: str,
+    module: str = "",
+    token_label: str = "",
+    key_label: str = "",
+    pin_file: str = "",
+) -> SigningMaterial:
+    for path in (cert_path, *chain_paths):
         if not Path(path).is_file():
             raise SigningError(f"signing file not found: {path} (run manage.py init_signing, or set the paths)")
-    signer = signers.SimpleSigner.load(
-        key_path,
-        cert_path,
-        ca_chain_files=chain_paths,
-        key_passphrase=passphrase.encode() if passphrase else None,
-    )
-    if signer is None:
-        raise SigningError(f"cannot load the signing key {key_path} with its certificate {cert_path}")
-    certificate = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    # The token named by the settings (module, token label, PIN file): one per process.
+    key = keystore.Pkcs11Key(keystore.configured_token(), key_label) if module else _file_key(key_path, passphrase)
+    certificate_pem = Path(cert_path).read_bytes()
+    chain_pems = [Path(path).read_bytes() for path in chain_paths]
+    certificate = x509.load_pem_x509_certificate(certificate_pem)
+    if key_id(key.public_key()) != key_id(certificate.public_key()):
+        raise SigningError(f"the signing key does not match its certificate {cert_path}")
+    signer = key.pdf_signer(certificate_pem=certificate_pem, chain_pems=chain_pems)
     names = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME) or (
         certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     )
@@ -272,11 +473,17 @@ def _load(key_path: str, cert_path: str, chain_paths: tuple[str, ...], passphras
         certificate=certificate,
         key_id=key_id(certificate.public_key()),
         signer_name=str(names[0].value) if names else certificate.subject.rfc4514_string(),
+        key=key,
+        chain=tuple(cert for pem in chain_pems for cert in x509.load_pem_x509_certificates(pem)),
     )
 
 
 def load_signing_material() -> SigningMaterial:
-    """Read the signing key and certificate from disk now, bypassing the per-process copy (readiness checks)."""
+    """Read the signing certificate from disk now and the key again (readiness checks).
+
+    A token's session is the process's own: reopening it for every readiness
+    probe would only measure the library's start-up.
+    """
     return _load(*_config_key())
 
 
@@ -288,6 +495,31 @@ def get_signer():
 def signing_key_id() -> str:
     """Key id of the document-signing certificate's key, stored on each certificate."""
     return get_signing_material().key_id
+
+
+def sign_bytes(data: bytes) -> bytes:
+    """``data`` signed with the fund's document-signing key: ES256, the raw 64-byte ``r || s`` of JWS.
+
+    The key whose certificate signs the PDFs (``signing_certificate_chain()``
+    gives it with its issuers, for a JWS ``x5c`` header); in a PKCS#11 token when
+    one is configured. The one entry point for other signed formats (receipts).
+    """
+    return get_signing_material().key.sign_raw(data)
+
+
+def signing_certificate_chain() -> list[x509.Certificate]:
+    """The document-signing certificate first, then its issuers up to the root."""
+    material = get_signing_material()
+    return [material.certificate, *material.chain]
+
+
+def signing_round_trip() -> None:
+    """Sign a nonce with the document-signing key and check it against its certificate (readiness)."""
+    from cryptography.hazmat.primitives.asymmetric import ec as _ec
+
+    material = get_signing_material()
+    nonce = os.urandom(32)
+    material.certificate.public_key().verify(material.key.sign(nonce), nonce, _ec.ECDSA(hashes.SHA256()))
 
 
 def _default_timestamper():
@@ -393,15 +625,13 @@ def sign_pdf(
     timestamper=None,
     embedded_json: bytes | None = None,
 ) -> bytes:
-    """``pdf_bytes`` with a PAdES baseline signature appended (B-T with a TSA, else B-B).
+    """``pdf_bytes`` with a PAdES baseline signature appended (B-LT with a TSA, else B-B).
 
     ``timestamper`` overrides the one configured by ``DAMANE_TSA_URL`` (tests
     pass an in-process TSA). ``embedded_json`` is added as the associated file
     ``certificate.json`` in the signed update, so the signature covers it
     (``certificates.machine_readable``).
     """
-    from pyhanko.sign.general import SigningError as PdfSigningError
-
     material = get_signing_material()
     # The size of a signature depends on the key, its chain and the timestamp
     # authority: learnt by pyHanko's own estimate (a dummy signature) on the
@@ -420,6 +650,24 @@ def sign_pdf(
         "embedded_json": embedded_json,
         "signed_on": signed_on,
     }
+    # A timestamp authority that fails (down, slow, refusing) gets one more try;
+    # then nothing is signed: an unstamped signature is never the fallback.
+    attempts = 2 if timestamper is not None else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return _sign_with_room(pdf_bytes, reserve_key, arguments)
+        except OSError as error:  # pyHanko's TimestampRequestError, requests' timeouts and refusals
+            if timestamper is None:
+                raise
+            log.warning(
+                "Timestamp authority failed (%s), attempt %s of %s", error.__class__.__name__, attempt, attempts
+            )
+    raise TimestampUnavailable("the timestamp authority did not answer")
+
+
+def _sign_with_room(pdf_bytes: bytes, reserve_key, arguments: dict) -> bytes:
+    from pyhanko.sign.general import SigningError as PdfSigningError
+
     bytes_reserved = _reserved.get(reserve_key) if reserve_key is not None else None
     if bytes_reserved is not None:
         try:
@@ -434,6 +682,34 @@ def sign_pdf(
     if reserve_key is not None:
         _reserved[reserve_key] = _reserved_size(signed)
     return signed
+
+
+def long_term_validation_context(material: SigningMaterial):
+    """What pyHanko validates the new signature and its timestamp with, to embed the result (DSS).
+
+    The chain's roots are trusted; the CRL of the issuing CA comes from
+    ``DAMANE_SIGNING_CRL_PATH`` (refreshed by the CA's publication), or, when that
+    is empty, is fetched from the certificates' distribution points.
+    """
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko_certvalidator import ValidationContext
+
+    chain = [asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)) for cert in material.chain]
+    roots = [cert for cert in chain if cert.self_signed]
+    crl_path = settings.DAMANE_SIGNING_CRL_PATH
+    crls = []
+    if crl_path:
+        try:
+            crls.append(Path(crl_path).read_bytes())
+        except OSError as error:
+            raise SigningError(f"cannot read the CRL {crl_path} for long-term validation ({error})") from None
+    return ValidationContext(
+        trust_roots=roots or chain,
+        other_certs=chain,
+        crls=crls,
+        allow_fetching=not crl_path,
+        revocation_mode="soft-fail",
+    )
 
 
 def _sign(
@@ -474,6 +750,9 @@ def _sign(
         name=material.signer_name,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
+        # B-LT: with trusted time, the chain and the revocation data go in the DSS.
+        embed_validation_info=timestamper is not None,
+        validation_context=long_term_validation_context(material) if timestamper is not None else None,
     )
     pdf_signer = _pdf17_signer_class()(
         meta,

@@ -113,16 +113,35 @@ def check_development_signing(app_configs, **kwargs):
     return []
 
 
+@checks.register(checks.Tags.security, deploy=True)
+def check_trusted_time(app_configs, **kwargs):
+    """A key in a file and no timestamp: whoever copies the file can sign documents dated any day."""
+    if not settings.DAMANE_TSA_URL and not settings.DAMANE_SIGNING_PKCS11_MODULE:
+        return [
+            checks.Warning(
+                "No timestamp authority (DAMANE_TSA_URL) and the signing key is a file: signatures are PAdES B-B, "
+                "without trusted time, and nothing dates them but the key holder's clock.",
+                hint="Set DAMANE_TSA_URL (PAdES B-LT) and keep the key in an HSM (DAMANE_SIGNING_PKCS11_MODULE); "
+                "docs/signing.md.",
+                id="damane.W002",
+            )
+        ]
+    return []
+
+
 @dataclasses.dataclass
 class SigningKey(HealthCheck):
-    """The document-signing key and certificate load, and the certificate is valid for 30 more days."""
+    """The document-signing key signs (a round trip, through the token when there is one), its
+    certificate is valid for 30 more days, and the QR seal key signs too."""
 
     def run(self):
+        from certificates.qrpayload import current_qr_key
         from certificates.signing import load_signing_material
 
         try:
             material = load_signing_material()
-        except Exception as exc:  # unreadable, missing, wrong passphrase, mismatched pair
+            material.key.round_trip()
+        except Exception as exc:  # unreadable, missing, wrong passphrase or PIN, mismatched pair, token gone
             raise ServiceUnavailable(f"signing key unusable ({exc.__class__.__name__})") from exc
         if development_ca_refused():
             raise ServiceUnavailable(DEVELOPMENT_CA_REFUSED)
@@ -133,22 +152,35 @@ class SigningKey(HealthCheck):
             raise ServiceUnavailable(f"signing certificate expires in {left.days} days")
         if material.certificate.not_valid_before_utc > timezone.now():
             raise ServiceWarning("signing certificate not yet valid")
+        try:
+            current_qr_key()[1].round_trip()
+        except Exception as exc:  # the QR seal key: missing, unreadable, token gone
+            raise ServiceUnavailable(f"QR seal key unusable ({exc.__class__.__name__})") from exc
 
 
 @dataclasses.dataclass
 class TimestampAuthority(HealthCheck):
-    """The RFC 3161 TSA answers a timestamp request (skipped when none is configured)."""
+    """The RFC 3161 TSA answers a timestamp request now (skipped when none is configured).
+
+    A fresh request each time: pyHanko keeps its dummy answer per process, which
+    would say "up" forever after the first success.
+    """
 
     async def run(self):
+        import hashlib
+        import os
+
         from certificates.signing import _default_timestamper
 
         stamper = _default_timestamper()
         if stamper is None:
             return
         try:
-            await stamper.async_dummy_response("sha256")
+            await stamper.async_timestamp(hashlib.sha256(os.urandom(16)).digest(), "sha256")
         except Exception as exc:  # network errors and refusals alike
-            raise ServiceUnavailable(f"timestamp authority unreachable ({exc.__class__.__name__})") from exc
+            raise ServiceUnavailable(
+                f"timestamp authority unreachable ({exc.__class__.__name__}): no certificate can be issued"
+            ) from exc
 
     @property
     def timeout(self):

@@ -74,15 +74,16 @@ API_UNAVAILABLE_DETAIL = {
     "database": "the service cannot reach its database; nothing was checked or recorded, try again later",
     "redis": "the service cannot reach one of its services; nothing was checked or recorded, try again later",
     "storage": "the file could not be stored; nothing was recorded, try again later",
+    "timestamp": "the trusted time service did not answer; no certificate was issued, try again in a minute",
 }
 
 
-def database_unavailable_response(service: str = "database", request=None) -> HttpResponse:
+def database_unavailable_response(service: str = "database", request=None, retry_after: int = 30) -> HttpResponse:
     if request is not None and is_api_request(request):
         # The API answers JSON, this one too (damane/api.py, its OpenAPI document's 503).
-        return problem(503, detail=API_UNAVAILABLE_DETAIL[service], retry_after=30)
+        return problem(503, detail=API_UNAVAILABLE_DETAIL[service], retry_after=retry_after)
     response = HttpResponse(render_to_string("503.html", {"service": service}), status=503)
-    response["Retry-After"] = "30"
+    response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "accounts.middleware.AbsoluteSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "damane.middleware.DatabaseUnavailableMiddleware",
+    # A timestamp authority down: 503 "try again in a minute" (certificates/middleware.py).
+    "certificates.middleware.TimestampUnavailableMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -472,6 +474,18 @@ DAMANE_SIGNING_KEY_PASSPHRASE = env_str("DAMANE_SIGNING_KEY_PASSPHRASE")
 # RFC 3161 timestamp authority: set, signatures are PAdES B-T; empty, B-B.
 DAMANE_TSA_URL = env_str("DAMANE_TSA_URL")
 DAMANE_TSA_TIMEOUT_SECONDS = env_int("DAMANE_TSA_TIMEOUT_SECONDS", 5)
+# The CRL of the CA that issued the signing certificate, embedded in every B-LT
+# signature (with a TSA) so it validates offline; the development CA writes it
+# here and the portal serves it at /verify/pki/root-ca.crl. Empty: fetched from
+# the certificate's distribution point at each signature.
+DAMANE_SIGNING_CRL_PATH = env_str("DAMANE_SIGNING_CRL_PATH", str(DAMANE_SIGNING_DIR / "root-ca.crl"))
+# The key in an HSM (docs/signing.md): the PKCS#11 library of the token; empty
+# means the key is the PEM file above. The PIN is read from a file (a mounted
+# secret), never from the environment.
+DAMANE_SIGNING_PKCS11_MODULE = env_str("DAMANE_SIGNING_PKCS11_MODULE")
+DAMANE_SIGNING_PKCS11_TOKEN_LABEL = env_str("DAMANE_SIGNING_PKCS11_TOKEN_LABEL", "damane")
+DAMANE_SIGNING_PKCS11_KEY_LABEL = env_str("DAMANE_SIGNING_PKCS11_KEY_LABEL", "damane-signing")
+DAMANE_SIGNING_PKCS11_PIN_FILE = env_str("DAMANE_SIGNING_PKCS11_PIN_FILE", "/run/secrets/damane-pkcs11-pin")
 # QR seal keys: <kid>.pem (private) or <kid>.pub.pem (retired, verify only), and
 # a file "current" naming the kid that signs new payloads.
 DAMANE_QR_KEYS_DIR = Path(env_str("DAMANE_QR_KEYS_DIR", str(DAMANE_SIGNING_DIR / "qr-keys")))

@@ -78,6 +78,8 @@ def _signing_settings(directory: Path, **extra):
         "DAMANE_QR_KEYS_DIR": directory / "qr-keys",
         "DAMANE_SIGNING_AUTO_CREATE": False,
         "DAMANE_TSA_URL": "",
+        "DAMANE_SIGNING_CRL_PATH": str(directory / "root-ca.crl"),
+        "DAMANE_SIGNING_PKCS11_MODULE": "",
     }
     return override_settings(**{**values, **extra})
 

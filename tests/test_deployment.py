@@ -47,7 +47,8 @@ def test_check_deploy_with_production_settings_reports_nothing():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=production_env(),
+        # Production stamps every signature with trusted time (without it: damane.W002).
+        env=production_env(DAMANE_TSA_URL="https://tsa.example.ma/"),
         capture_output=True,
         text=True,
         timeout=120,

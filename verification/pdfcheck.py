@@ -79,6 +79,7 @@ def check_pdf(data: bytes) -> PdfVerdict:
     verdict.issued_here = verdict.certificate is not None
 
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
@@ -104,7 +105,12 @@ def check_pdf(data: bytes) -> PdfVerdict:
         return verdict
     verdict.signature_intact = bool(status.intact and status.valid)
     verdict.signature_trusted = bool(status.trusted)
-    verdict.covers_whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    # A B-LT file (issued with a TSA) adds its validation data (DSS) after the
+    # signature: the only later change pyHanko's difference analysis allows as LTA_UPDATES.
+    verdict.covers_whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and status.modification_level == ModificationLevel.LTA_UPDATES
+    )
     try:
         verdict.signer = status.signing_cert.subject.human_friendly
     except Exception:

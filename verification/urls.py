@@ -11,6 +11,7 @@ urlpatterns = [
     path("offline/sw.js", views.offline_service_worker, name="offline_sw"),
     path("keys.json", views.keys, name="keys"),
     path("revocations.json", views.revocations, name="revocations"),
+    path("pki/root-ca.crl", views.ca_crl, name="ca_crl"),
     # No trailing slash: this is the address in every QR code, kept short.
     path("<str:public_id>", views.certificate, name="certificate"),
 ]

@@ -2,10 +2,11 @@
 never the full CIN or CNSS number, one answer for unknown, malformed and forged codes."""
 
 from datetime import date
+from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -137,5 +138,25 @@ def keys(request):
 @require_GET
 def revocations(request):
     response = JsonResponse(services.revocation_list())
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def ca_crl(request):
+    """The CRL of the CA that issued the fund's signing certificate (DAMANE_SIGNING_CRL_PATH).
+
+    The development CA's certificates name this address as their distribution
+    point; a verifier fetches it to learn a revoked signing key (docs/signing.md).
+    """
+    path = settings.DAMANE_SIGNING_CRL_PATH
+    try:
+        data = Path(path).read_bytes() if path else None
+    except OSError:
+        data = None
+    if data is None:
+        raise Http404
+    response = HttpResponse(data, content_type="application/pkix-crl")
+    response["Cache-Control"] = "public, max-age=3600"
     response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -1,3 +1,4 @@
+import os
 import re
 import subprocess
 import threading
@@ -120,3 +121,69 @@ def tsa_url(signing_dir):
     yield f"http://127.0.0.1:{server.server_address[1]}/tsa"
     server.shutdown()
     server.server_close()
+
+
+# --- The fund's keys in a PKCS#11 token (SoftHSM2) -----------------------------------------
+
+
+# SoftHSM2 lists its tokens when the library is loaded (once per process): every token
+# the tests use is made first. Each one's PIN file is <softhsm>/<label>.pin.
+TOKENS = ("damane-session", "damane-csr", "damane-wrong-pin")
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory):
+    from tests.hsm import init_token, softhsm_available, softhsm_directory
+
+    if not softhsm_available():
+        pytest.fail("softhsm2 is not installed (Debian package softhsm2: .ci/run and bin/_env.sh install it)")
+    directory = softhsm_directory(tmp_path_factory.mktemp("softhsm"))
+    for label in TOKENS:
+        init_token(label, directory / f"{label}.pin")
+    return directory
+
+
+def pkcs11_values(softhsm: Path, token_label: str) -> dict:
+    from tests.hsm import SOFTHSM_MODULE
+
+    return {
+        "DAMANE_SIGNING_PKCS11_MODULE": SOFTHSM_MODULE,
+        "DAMANE_SIGNING_PKCS11_TOKEN_LABEL": token_label,
+        "DAMANE_SIGNING_PKCS11_KEY_LABEL": "damane-signing",
+        "DAMANE_SIGNING_PKCS11_PIN_FILE": str(softhsm / f"{token_label}.pin"),
+    }
+
+
+@pytest.fixture(scope="session")
+def token_signing_dir(softhsm, tmp_path_factory, signing_dir):
+    """A token holding a signing key certified by the session's development root, and a QR seal key.
+
+    The session root (``signing_dir``) certifies it, as a CA certifies the key an
+    HSM generated: PDFs signed with the file key and with the token validate
+    against the same root.
+    """
+    import shutil
+
+    from django.core.management import call_command
+
+    from tests.conftest import _signing_settings
+
+    directory = tmp_path_factory.mktemp("token-signing")
+    for name in ("root-ca-key.pem", "root-ca.pem", "root-ca.crl"):
+        shutil.copy(signing_dir / name, directory / name)
+    with _signing_settings(directory, **pkcs11_values(softhsm, "damane-session")):
+        call_command("init_signing", "--pkcs11", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return directory
+
+
+@pytest.fixture
+def token_settings(token_signing_dir, signing_settings, softhsm):
+    """Settings signing with the session's token (a context manager)."""
+    from certificates import qrpayload, signing
+
+    signing.reset_material_cache()
+    qrpayload.reset_key_cache()
+    with signing_settings(token_signing_dir, **pkcs11_values(softhsm, "damane-session")):
+        yield token_signing_dir
+    signing.reset_material_cache()
+    qrpayload.reset_key_cache()

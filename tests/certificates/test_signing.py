@@ -218,3 +218,22 @@ class BytesIOText:
 
     def flush(self):
         pass
+
+
+def test_sign_bytes_is_es256_with_the_document_signing_key_for_other_formats(signing_dir):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    data = b"eyJhbGciOiJFUzI1NiJ9.eyJyZWNlaXB0IjoxfQ"
+    raw = signing.sign_bytes(data)
+    assert len(raw) == 64
+    chain = signing.signing_certificate_chain()
+    assert chain[0] == x509.load_pem_x509_certificate((signing_dir / "signing-cert.pem").read_bytes())
+    assert chain[-1] == x509.load_pem_x509_certificate((signing_dir / "root-ca.pem").read_bytes())
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    chain[0].public_key().verify(der, data, ec.ECDSA(hashes.SHA256()))
+    from cryptography.exceptions import InvalidSignature
+
+    with pytest.raises(InvalidSignature):
+        chain[0].public_key().verify(der, data + b".", ec.ECDSA(hashes.SHA256()))
