@@ -272,7 +272,7 @@ def test_closing_the_request_does_not_lift_the_flag_while_a_change_waits(agent, 
     services.identity_change_propose(
         insured=mohamed, actor=agent, values={"last_name": "BENJELLOUN"}, reason="acte", document=pdf_upload()
     )
-    services.request_decide(case=case, actor=supervisor, status=CaseStatus.DONE, note="Traité au guichet")
+    services.case_handle(case=case, actor=supervisor, status=CaseStatus.DONE, note="Traité au guichet")
     mohamed.refresh_from_db()
     assert Case.objects.get(pk=case.pk).status == CaseStatus.DONE
     assert mohamed.identity_under_correction
