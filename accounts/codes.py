@@ -316,10 +316,3 @@ def code_verify(*, user, purpose: str, code: str, registration: Registration | N
     if isinstance(outcome, AccountError):
         raise outcome
     return outcome
-
-
-def next_send_at(phone: str) -> datetime | None:
-    """When the next SMS to ``phone`` may go, for showing a countdown; None if now."""
-    now = timezone.now()
-    wait = send_retry_after(phone, now)
-    return now + timedelta(seconds=wait) if wait else None

@@ -255,23 +255,31 @@ def identity_change_approve(
 ) -> IdentityChange:
     """Apply a pending change to the registry, decided by a supervisor who did not propose it."""
 
-    def apply_to_registry(change: IdentityChange) -> None:
-        # Once the change is approved: the person's record (locked after the change, as everywhere).
+    locked = {}
+
+    def check_registry(change: IdentityChange) -> None:
+        # Before the decision is written: the person's record (locked after the change, as
+        # everywhere) is still as proposed, and a new CIN is still free.
         insured = Insured.objects.select_for_update().get(pk=change.insured_id)
         current = _current_identity(insured)
         if any(current[name] != value for name, value in change.previous.items()):
             raise BackofficeError(
                 _("The record changed since this change was proposed. Reject it and propose it again.")
             )
+        if "cin" in change.proposed:
+            _check_cin_free(insured=insured, cin=change.proposed["cin"])
+        locked["insured"] = insured
+
+    def apply_to_registry(change: IdentityChange) -> None:
+        # Once the change is approved.
+        insured = locked["insured"]
         proposed = change.proposed
-        if "cin" in proposed:
-            _check_cin_free(insured=insured, cin=proposed["cin"])
-            if insured.cin:
-                PreviousCin.objects.get_or_create(
-                    insured=insured,
-                    cin=insured.cin,
-                    defaults={"replaced_on": timezone.localdate(), "reason": "renewal"},
-                )
+        if "cin" in proposed and insured.cin:
+            PreviousCin.objects.get_or_create(
+                insured=insured,
+                cin=insured.cin,
+                defaults={"replaced_on": timezone.localdate(), "reason": "renewal"},
+            )
         before = model_values(insured, list(proposed))
         for name, value in proposed.items():
             if name == "birth_date":
@@ -308,6 +316,7 @@ def identity_change_approve(
             actor=actor,
             note=note,
             action="backoffice.identity_change.approved",
+            apply=check_registry,
             then=apply_to_registry,
             insured=change.insured,
             after=lambda change: {"proposed_by": change.proposed_by.get_username()},

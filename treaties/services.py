@@ -56,11 +56,6 @@ class PeriodInput:
     reference: str
 
 
-def _require_officer(user) -> None:
-    if not is_treaty_officer(user):
-        raise TreatyError(_("Only officers of the International Treaties service can do this."))
-
-
 # Four eyes on foreign periods: an officer records a version, another officer decides it.
 PERIODS_FOUR_EYES = FourEyes(
     model=ForeignPeriodVersion,
@@ -326,7 +321,7 @@ def treaty_facts(*, insured: Insured, version: ForeignPeriodVersion, today: date
 
 def treaty_certificate_issue(*, case: Case, actor, ip_address: str | None = None) -> Certificate:
     """Issue the certificate on the approved version, close the request, tell the insured it is ready."""
-    _require_officer(actor)
+    PERIODS_FOUR_EYES.require_proposer(actor)  # only the service's officers, as for recording periods
     today = timezone.localdate()
     with transaction.atomic():
         case = _treaty_case(case)
