@@ -261,6 +261,18 @@ def code_status(code: OneTimeCode | None) -> str:
     return code.sms.status
 
 
+def _failure(counter, *, now, locked_for: int, error: AccountError) -> AccountError:
+    """Count one failure on the account's ``counter``; the lock it starts replaces ``error``."""
+    locked_now = throttles.record_failure(
+        counter,
+        now=now,
+        limit=settings.DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT,
+        window=settings.DAMANE_OTP_FAILURE_WINDOW_SECONDS,
+        lock=settings.DAMANE_OTP_LOCK_SECONDS,
+    )
+    return CodeLocked(retry_after=locked_now) if locked_now and not locked_for else error
+
+
 def code_check_in_transaction(
     *, user, purpose: str, code: str, registration: Registration | None = None
 ) -> OneTimeCode | AccountError:
@@ -294,16 +306,7 @@ def code_check_in_transaction(
         candidate.tries += 1
         candidate.save(update_fields=["tries"])
         error = CodeTriesExhausted() if candidate.tries >= max_tries else CodeInvalid()
-    locked_now = throttles.record_failure(
-        counter,
-        now=now,
-        limit=settings.DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT,
-        window=settings.DAMANE_OTP_FAILURE_WINDOW_SECONDS,
-        lock=settings.DAMANE_OTP_LOCK_SECONDS,
-    )
-    if locked_now and not locked_for:
-        error = CodeLocked(retry_after=locked_now)
-    return error
+    return _failure(counter, now=now, locked_for=locked_for, error=error)
 
 
 def held_code_check(
@@ -334,16 +337,7 @@ def held_code_check(
         # The real code counts its own tries too (docs/security.md §3); a made-up identity has none.
         live.update(tries=F("tries") + 1)
         error = CodeTriesExhausted() if holder.tries >= max_tries else CodeInvalid()
-    locked_now = throttles.record_failure(
-        counter,
-        now=now,
-        limit=settings.DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT,
-        window=settings.DAMANE_OTP_FAILURE_WINDOW_SECONDS,
-        lock=settings.DAMANE_OTP_LOCK_SECONDS,
-    )
-    if locked_now and not locked_for:
-        error = CodeLocked(retry_after=locked_now)
-    return None, error
+    return None, _failure(counter, now=now, locked_for=locked_for, error=error)
 
 
 def code_verify(*, user, purpose: str, code: str, registration: Registration | None = None) -> OneTimeCode:
