@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -260,6 +261,18 @@ def code_status(code: OneTimeCode | None) -> str:
     return code.sms.status
 
 
+def _failure(counter, *, now, locked_for: int, error: AccountError) -> AccountError:
+    """Count one failure on the account's ``counter``; the lock it starts replaces ``error``."""
+    locked_now = throttles.record_failure(
+        counter,
+        now=now,
+        limit=settings.DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT,
+        window=settings.DAMANE_OTP_FAILURE_WINDOW_SECONDS,
+        lock=settings.DAMANE_OTP_LOCK_SECONDS,
+    )
+    return CodeLocked(retry_after=locked_now) if locked_now and not locked_for else error
+
+
 def code_check_in_transaction(
     *, user, purpose: str, code: str, registration: Registration | None = None
 ) -> OneTimeCode | AccountError:
@@ -293,16 +306,38 @@ def code_check_in_transaction(
         candidate.tries += 1
         candidate.save(update_fields=["tries"])
         error = CodeTriesExhausted() if candidate.tries >= max_tries else CodeInvalid()
-    locked_now = throttles.record_failure(
-        counter,
-        now=now,
-        limit=settings.DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT,
-        window=settings.DAMANE_OTP_FAILURE_WINDOW_SECONDS,
-        lock=settings.DAMANE_OTP_LOCK_SECONDS,
-    )
-    if locked_now and not locked_for:
-        error = CodeLocked(retry_after=locked_now)
-    return error
+    return _failure(counter, now=now, locked_for=locked_for, error=error)
+
+
+def held_code_check(
+    *, holder, tries_fields: list[str], live, expected: str, locked_for: int, state_error, usable, counter, now
+) -> tuple[OneTimeCode | None, AccountError | None]:
+    """The code check of the anonymous flows (activation, recovery by SMS), inside their transaction.
+
+    ``holder`` is the flow's locked row (a ``Registration``, a ``RecoveryRequest``),
+    which counts the tries whether or not it names a real account, so a made-up
+    identity walks the same states (docs/security.md §26); ``live`` the codes that
+    could match (none for a made-up one); ``expected`` the HMAC of what was typed;
+    ``state_error`` why no code can be accepted whatever was typed (or None);
+    ``usable(candidate)`` the flow's last word on a right code. Returns
+    ``(candidate, None)`` for a right, live, usable code, which the caller marks
+    used with its own effect; otherwise counts one failure on the holder, the live
+    code and the account's counter (``counter``, locked by the caller) and returns
+    ``(None, error)``.
+    """
+    max_tries = settings.DAMANE_OTP_MAX_TRIES_PER_CODE
+    candidate = live.select_for_update().order_by("-created_at").first()
+    right = constant_time_compare(expected, candidate.code_hmac if candidate else "")
+    error = CodeLocked(retry_after=locked_for) if locked_for else state_error
+    if error is None and right and candidate.expires_at > now and candidate.tries < max_tries and usable(candidate):
+        return candidate, None
+    if error is None:
+        holder.tries += 1
+        holder.save(update_fields=tries_fields)
+        # The real code counts its own tries too (docs/security.md §3); a made-up identity has none.
+        live.update(tries=F("tries") + 1)
+        error = CodeTriesExhausted() if holder.tries >= max_tries else CodeInvalid()
+    return None, _failure(counter, now=now, locked_for=locked_for, error=error)
 
 
 def code_verify(*, user, purpose: str, code: str, registration: Registration | None = None) -> OneTimeCode:
@@ -316,10 +351,3 @@ def code_verify(*, user, purpose: str, code: str, registration: Registration | N
     if isinstance(outcome, AccountError):
         raise outcome
     return outcome
-
-
-def next_send_at(phone: str) -> datetime | None:
-    """When the next SMS to ``phone`` may go, for showing a countdown; None if now."""
-    now = timezone.now()
-    wait = send_retry_after(phone, now)
-    return now + timedelta(seconds=wait) if wait else None

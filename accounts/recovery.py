@@ -28,17 +28,14 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import codes, throttles
 from accounts.errors import (
     AccountError,
     CodeExpired,
-    CodeInvalid,
-    CodeLocked,
     CodeTriesExhausted,
 )
 from accounts.models import OneTimeCode, RecoveryRequest, User
@@ -157,12 +154,11 @@ def recovery_complete(*, request_id: int, code: str, new_password: str, ip_addre
 
     Raises ``CodeInvalid`` / ``CodeTriesExhausted`` / ``CodeExpired`` /
     ``CodeLocked`` from the pair's row and counter alone (every refusal counts
-    one failure, as ``codes.code_verify`` does), or ``PasswordRefused`` when the
+    one failure, through ``codes.held_code_check`` as activation does), or ``PasswordRefused`` when the
     code is right and the password too close to the account (nothing counted,
     the code still valid).
     """
     now = timezone.now()
-    max_tries = settings.DAMANE_OTP_MAX_TRIES_PER_CODE
     with transaction.atomic():
         request = (
             RecoveryRequest.objects.select_for_update(of=("self",)).select_related("user").filter(pk=request_id).first()
@@ -170,18 +166,22 @@ def recovery_complete(*, request_id: int, code: str, new_password: str, ip_addre
         if request is None:
             raise CodeExpired()
         counter = throttles.locked_row(counter_key(request))
-        locked_for = throttles.seconds_locked(counter, now)
-        live = OneTimeCode.objects.filter(
-            user_id=request.user_id, purpose=RECOVERY, used_at=None, invalidated_at=None
-        ).exclude(code_hmac="")
-        candidate = live.select_for_update().order_by("-created_at").first()
-        expected = codes.code_hmac(
-            user_id=request.user_id or 0, purpose=RECOVERY, registration_id=None, code=(code or "").strip()
+        candidate, error = codes.held_code_check(
+            holder=request,
+            tries_fields=["tries", "updated_at"],
+            live=OneTimeCode.objects.filter(
+                user_id=request.user_id, purpose=RECOVERY, used_at=None, invalidated_at=None
+            ).exclude(code_hmac=""),
+            expected=codes.code_hmac(
+                user_id=request.user_id or 0, purpose=RECOVERY, registration_id=None, code=(code or "").strip()
+            ),
+            locked_for=throttles.seconds_locked(counter, now),
+            state_error=code_state_error(request, now),
+            usable=lambda candidate: request.user.is_active,
+            counter=counter,
+            now=now,
         )
-        right = constant_time_compare(expected, candidate.code_hmac if candidate else "")
-        error = CodeLocked(retry_after=locked_for) if locked_for else code_state_error(request, now)
-        usable = right and candidate.expires_at > now and candidate.tries < max_tries and request.user.is_active
-        if error is None and usable:
+        if candidate is not None:
             user = request.user
             try:
                 password_validation.validate_password(new_password, user)
@@ -203,21 +203,6 @@ def recovery_complete(*, request_id: int, code: str, new_password: str, ip_addre
                 ip_address=ip_address,
             )
             return user
-        if error is None:
-            request.tries += 1
-            request.save(update_fields=["tries", "updated_at"])
-            # The real code counts its own tries too (docs/security.md §3); for a made-up pair this matches nothing.
-            live.update(tries=F("tries") + 1)
-            error = CodeTriesExhausted() if request.tries >= max_tries else CodeInvalid()
-        locked_now = throttles.record_failure(
-            counter,
-            now=now,
-            limit=settings.DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT,
-            window=settings.DAMANE_OTP_FAILURE_WINDOW_SECONDS,
-            lock=settings.DAMANE_OTP_LOCK_SECONDS,
-        )
-        if locked_now and not locked_for:
-            error = CodeLocked(retry_after=locked_now)
     raise error
 
 

@@ -39,13 +39,22 @@ def last_code_wait(user_id: int, now) -> int:
     return max(0, math.ceil((ready - now).total_seconds()))
 
 
-def resend_wait(registration: Registration, now) -> int:
+def latest_code(registration: Registration):
+    """The registration's latest code with its SMS, or None."""
+    return registration.codes.select_related("sms").order_by("-pk").first()
+
+
+_UNREAD = object()
+
+
+def resend_wait(registration: Registration, now, *, latest=_UNREAD) -> int:
     """Seconds before "send a new code" can work for this registration (0: now).
 
     A real code whose SMS failed does not count: the person may ask again at once.
+    ``latest`` is ``latest_code(registration)`` when the caller has it already.
     """
     wait = last_code_wait(registration.user_id, now)
-    latest = registration.codes.select_related("sms").order_by("-pk").first()
+    latest = latest_code(registration) if latest is _UNREAD else latest
     if latest is not None and latest.sms_id and latest.sms.status == SmsMessage.Status.FAILED:
         return 0
     return wait
@@ -61,11 +70,11 @@ def code_state_error(registration: Registration, now) -> AccountError | None:
     return None
 
 
-def sms_status(registration: Registration, now) -> str:
+def sms_status(registration: Registration, now, *, latest=_UNREAD) -> str:
     """queued, sent or failed: where the registration's last SMS is (a decoy's is simulated)."""
     from accounts.codes import code_status
 
-    latest = registration.codes.select_related("sms").order_by("-pk").first()
+    latest = latest_code(registration) if latest is _UNREAD else latest
     if not registration.decoy and latest is not None:
         return code_status(latest)
     # No code yet: the worker has not run (a real registration) or never sends (a decoy).

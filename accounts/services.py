@@ -17,18 +17,13 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from accounts import codes, throttles
 from accounts import registration as registration_tasks
 from accounts.errors import (
     AccountError,
-    CodeInvalid,
-    CodeLocked,
-    CodeTriesExhausted,
     EmailTaken,
     LoginFailed,
     LoginLocked,
@@ -164,36 +159,34 @@ def registration_activate(*, registration: Registration, code: str, ip_address: 
     right code reads the real one (which a decoy never has).
     """
     now = timezone.now()
-    max_tries = settings.DAMANE_OTP_MAX_TRIES_PER_CODE
-    error = None
     with transaction.atomic():
         registration = Registration.objects.select_for_update().get(pk=registration.pk)
         if registration.completed_at or registration.expires_at <= now:
             raise RegistrationExpired()
         counter = throttles.locked_row(codes.account_key(registration.user_id))
-        locked_for = throttles.seconds_locked(counter, now)
-        live = OneTimeCode.objects.filter(
-            user_id=registration.user_id,
-            purpose=ACTIVATION,
-            registration=registration,
-            used_at=None,
-            invalidated_at=None,
-        ).exclude(code_hmac="")
-        candidate = live.select_for_update().order_by("-created_at").first()
-        expected = codes.code_hmac(
-            user_id=registration.user_id, purpose=ACTIVATION, registration_id=registration.pk, code=(code or "").strip()
+        candidate, error = codes.held_code_check(
+            holder=registration,
+            tries_fields=["tries"],
+            live=OneTimeCode.objects.filter(
+                user_id=registration.user_id,
+                purpose=ACTIVATION,
+                registration=registration,
+                used_at=None,
+                invalidated_at=None,
+            ).exclude(code_hmac=""),
+            expected=codes.code_hmac(
+                user_id=registration.user_id,
+                purpose=ACTIVATION,
+                registration_id=registration.pk,
+                code=(code or "").strip(),
+            ),
+            locked_for=throttles.seconds_locked(counter, now),
+            state_error=registration_tasks.code_state_error(registration, now),
+            usable=lambda candidate: not registration.decoy,
+            counter=counter,
+            now=now,
         )
-        right = constant_time_compare(expected, candidate.code_hmac if candidate else "")
-        error = (
-            CodeLocked(retry_after=locked_for) if locked_for else registration_tasks.code_state_error(registration, now)
-        )
-        if (
-            error is None
-            and right
-            and not registration.decoy
-            and candidate.expires_at > now
-            and candidate.tries < max_tries
-        ):
+        if candidate is not None:
             candidate.used_at = now
             candidate.save(update_fields=["used_at"])
             user = User.objects.select_for_update().get(pk=registration.user_id)
@@ -205,22 +198,6 @@ def registration_activate(*, registration: Registration, code: str, ip_address: 
                 )
             else:
                 return _activate(user, registration, now=now, ip_address=ip_address)
-        else:
-            if error is None:
-                registration.tries += 1
-                registration.save(update_fields=["tries"])
-                # The real code counts its own tries too (docs/security.md §3); a decoy has none.
-                live.update(tries=F("tries") + 1)
-                error = CodeTriesExhausted() if registration.tries >= max_tries else CodeInvalid()
-            locked_now = throttles.record_failure(
-                counter,
-                now=now,
-                limit=settings.DAMANE_OTP_MAX_FAILURES_PER_ACCOUNT,
-                window=settings.DAMANE_OTP_FAILURE_WINDOW_SECONDS,
-                lock=settings.DAMANE_OTP_LOCK_SECONDS,
-            )
-            if locked_now and not locked_for:
-                error = CodeLocked(retry_after=locked_now)
     raise error
 
 

@@ -144,11 +144,12 @@ def activate(request):
             messages.success(request, _("Your account is active. Welcome to Damane."))
             return redirect("accounts:dashboard")
     now = timezone.now()
+    latest = registration_pages.latest_code(registration)
     context = {
         "form": form,
         "phone_masked": state["phone"],
-        "sms_status": registration_pages.sms_status(registration, now),
-        "resend_wait": registration_pages.resend_wait(registration, now),
+        "sms_status": registration_pages.sms_status(registration, now, latest=latest),
+        "resend_wait": registration_pages.resend_wait(registration, now, latest=latest),
     }
     return render(request, "accounts/activate.html", context)
 

@@ -1,4 +1,8 @@
-"""Recording audit entries. Call inside the transaction of the change itself."""
+"""Recording audit entries. Call inside the transaction of the change itself.
+
+Every action is declared once, with its label, in its app's ``audit_actions.py``
+(``audit/actions.py``); an undeclared one is refused before anything is written.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 from django.db import models
 
+from audit.actions import actions
 from audit.models import AuditEntry
 
 
@@ -20,6 +25,7 @@ def audit_record(
     reason: str = "",
     ip_address: str | None = None,
 ) -> AuditEntry:
+    actions.get(action)  # UndeclaredAuditAction for a name no app declared
     return AuditEntry.objects.create(
         action=action,
         actor=actor if getattr(actor, "pk", None) else None,

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 from audit import export, selectors, services
 from audit.forms import AuditFilterForm
 from backoffice.decorators import agency_required
-from backoffice.services import is_supervisor
 from damane.access import client_ip
+from damane.roles import is_supervisor
 
 PAGE_SIZE = 50
 

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
-from backoffice.services import staff_roles
+from damane.roles import is_agency_staff
 
 
 def staff_required(view):
@@ -29,7 +29,7 @@ def agency_required(view):
     @staff_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not staff_roles(request.user):
+        if not is_agency_staff(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

@@ -118,7 +118,7 @@ class DecisionNoteForm(forms.Form):
     )
 
 
-class RequestCloseForm(forms.Form):
+class CaseCloseForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Decision"), choices=[(CaseStatus.DONE, _("Done")), (CaseStatus.REJECTED, _("Rejected"))]
     )

@@ -124,7 +124,7 @@ def insured_file(insured: Insured, *, today: date) -> InsuredFile:
 OPEN_STATUSES = [CaseStatus.SUBMITTED, CaseStatus.IN_PROGRESS]
 
 
-def request_queue(*, status: str = "", kind: str = "") -> QuerySet:
+def case_queue(*, status: str = "", kind: str = "") -> QuerySet:
     """Requests, open ones first, oldest first within each group."""
     cases = Case.objects.select_related("insured", "employer", "handled_by")
     if status == "open":

@@ -32,6 +32,7 @@ from casework.models import Case, CaseKind, CaseStatus
 from casework.services import CaseError, case_decide
 from casework.uploads import check_upload, random_name, safe_display_name
 from certificates.models import Certificate
+from damane.roles import is_agency_staff, is_supervisor
 from damane.storage import removed_on_failure, store
 from registry.models import Insured, PreviousCin
 from registry.validators import normalize_cin, normalize_phone, validate_cin, validate_phone
@@ -62,24 +63,11 @@ def staff_token_check(*, user: User, token: str):
     return matched["device"]
 
 
-# --- Agency work: roles, identity changes (four eyes), requests, traced access ---------------
-
-AGENT = "agent"
-SUPERVISOR = "supervisor"
+# --- Agency work: identity changes (four eyes), requests, traced access (roles: damane/roles.py)
 
 
 class BackofficeError(Exception):
     """An agency action refused for a reason the staff member can act on."""
-
-
-def staff_roles(user) -> set[str]:
-    if not getattr(user, "is_authenticated", False) or not user.is_staff:
-        return set()
-    return set(user.groups.filter(name__in=[AGENT, SUPERVISOR]).values_list("name", flat=True))
-
-
-def is_supervisor(user) -> bool:
-    return SUPERVISOR in staff_roles(user)
 
 
 # Four eyes on identity changes: an agent or supervisor proposes, another supervisor decides.
@@ -87,7 +75,7 @@ IDENTITY_CHANGE_FOUR_EYES = FourEyes(
     model=IdentityChange,
     proposer="proposed_by",
     pending=IdentityChange.Status.PENDING,
-    may_propose=lambda user: bool(staff_roles(user)),
+    may_propose=is_agency_staff,
     may_decide=is_supervisor,
     error=BackofficeError,
     not_proposer=gettext_lazy("Only agency agents and supervisors can propose identity changes."),
@@ -267,23 +255,31 @@ def identity_change_approve(
 ) -> IdentityChange:
     """Apply a pending change to the registry, decided by a supervisor who did not propose it."""
 
-    def apply_to_registry(change: IdentityChange) -> None:
-        # Once the change is approved: the person's record (locked after the change, as everywhere).
+    locked = {}
+
+    def check_registry(change: IdentityChange) -> None:
+        # Before the decision is written: the person's record (locked after the change, as
+        # everywhere) is still as proposed, and a new CIN is still free.
         insured = Insured.objects.select_for_update().get(pk=change.insured_id)
         current = _current_identity(insured)
         if any(current[name] != value for name, value in change.previous.items()):
             raise BackofficeError(
                 _("The record changed since this change was proposed. Reject it and propose it again.")
             )
+        if "cin" in change.proposed:
+            _check_cin_free(insured=insured, cin=change.proposed["cin"])
+        locked["insured"] = insured
+
+    def apply_to_registry(change: IdentityChange) -> None:
+        # Once the change is approved.
+        insured = locked["insured"]
         proposed = change.proposed
-        if "cin" in proposed:
-            _check_cin_free(insured=insured, cin=proposed["cin"])
-            if insured.cin:
-                PreviousCin.objects.get_or_create(
-                    insured=insured,
-                    cin=insured.cin,
-                    defaults={"replaced_on": timezone.localdate(), "reason": "renewal"},
-                )
+        if "cin" in proposed and insured.cin:
+            PreviousCin.objects.get_or_create(
+                insured=insured,
+                cin=insured.cin,
+                defaults={"replaced_on": timezone.localdate(), "reason": "renewal"},
+            )
         before = model_values(insured, list(proposed))
         for name, value in proposed.items():
             if name == "birth_date":
@@ -320,6 +316,7 @@ def identity_change_approve(
             actor=actor,
             note=note,
             action="backoffice.identity_change.approved",
+            apply=check_registry,
             then=apply_to_registry,
             insured=change.insured,
             after=lambda change: {"proposed_by": change.proposed_by.get_username()},
@@ -352,9 +349,9 @@ def identity_change_reject(
     return change
 
 
-def request_decide(*, case: Case, actor: User, status: str, note: str = "", ip_address: str | None = None) -> Case:
+def case_handle(*, case: Case, actor: User, status: str, note: str = "", ip_address: str | None = None) -> Case:
     """Take a request (in progress) or close it (done / rejected with a note), through casework."""
-    if not staff_roles(actor):
+    if not is_agency_staff(actor):
         raise BackofficeError(_("Only agency agents and supervisors can handle requests."))
     with transaction.atomic():
         try:

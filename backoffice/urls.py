@@ -20,8 +20,8 @@ urlpatterns = [
     path("identity-changes/<int:pk>/document/", views.identity_change_document, name="identity_change_document"),
     path("certificates/<str:public_id>/pdf/", views.certificate_download, name="certificate_download"),
     path("certificates/<str:public_id>/revoke/", views.certificate_revoke_view, name="certificate_revoke"),
-    path("requests/", views.request_list, name="requests"),
-    path("requests/<str:reference>/", views.request_detail, name="request"),
-    path("requests/<str:reference>/take/", views.request_take, name="request_take"),
-    path("requests/<str:reference>/close/", views.request_close, name="request_close"),
+    path("requests/", views.case_list, name="requests"),
+    path("requests/<str:reference>/", views.case_detail, name="request"),
+    path("requests/<str:reference>/take/", views.case_take, name="request_take"),
+    path("requests/<str:reference>/close/", views.case_close, name="request_close"),
 ]

@@ -23,9 +23,9 @@ from backoffice import selectors, services
 from backoffice.decorators import agency_required, staff_required
 from backoffice.forms import (
     AgencyCertificateForm,
+    CaseCloseForm,
     DecisionNoteForm,
     IdentityChangeForm,
-    RequestCloseForm,
     RevocationForm,
     SearchForm,
     StaffLoginForm,
@@ -49,9 +49,9 @@ from certificates.services import (
 )
 from damane.access import client_ip
 from damane.ratelimit import ratelimit
+from damane.roles import AGENT, SUPERVISOR, held_roles, is_treaty_officer, staff_roles
 from declarations.status import status_for_employer
 from registry.models import Insured
-from treaties.services import is_treaty_officer
 
 STAFF_BACKEND = "accounts.backends.StaffBackend"
 SESSION_PENDING = "backoffice_pending_login"
@@ -147,7 +147,7 @@ def _page(request, items):
 
 def _roles(request) -> set[str]:
     if not hasattr(request, "_staff_roles"):
-        request._staff_roles = services.staff_roles(request.user)
+        request._staff_roles = staff_roles(request.user)
     return request._staff_roles
 
 
@@ -156,9 +156,11 @@ def _roles(request) -> set[str]:
 def home(request):
     roles = _roles(request)
     context = {
-        "is_supervisor": services.SUPERVISOR in roles,
-        "is_agent": services.AGENT in roles,
+        "is_supervisor": SUPERVISOR in roles,
+        "is_agent": AGENT in roles,
         "is_treaty": is_treaty_officer(request.user),
+        "held_roles": held_roles(request.user),
+        "supervisor_role": SUPERVISOR,
         "form": SearchForm(),
     }
     if roles:
@@ -448,12 +450,12 @@ def certificate_revoke_view(request, public_id):
     )
 
 
-# --- Requests queue ------------------------------------------------------------------
+# --- Requests queue (a request is a Case in code: docs/decisions.md) ------------------
 
 
 @never_cache
 @agency_required
-def request_list(request):
+def case_list(request):
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
     if status not in ("open", *CaseStatus.values):
@@ -464,7 +466,7 @@ def request_list(request):
         request,
         "backoffice/request_list.html",
         {
-            "page": _page(request, selectors.request_queue(status=status, kind=kind)),
+            "page": _page(request, selectors.case_queue(status=status, kind=kind)),
             "status": status,
             "kind": kind,
             "statuses": CaseStatus.choices,
@@ -473,7 +475,7 @@ def request_list(request):
     )
 
 
-def _render_request(request, case: Case, close_form, status=200):
+def _render_case(request, case: Case, close_form, status=200):
     employer_status = None
     if case.kind in (CaseKind.EMPLOYER_NOTICE, CaseKind.ARREARS_REPORT) and case.employer is not None:
         employer_status = status_for_employer(case.employer, today=timezone.localdate())
@@ -498,17 +500,17 @@ def _render_request(request, case: Case, close_form, status=200):
 
 @never_cache
 @agency_required
-def request_detail(request, reference):
+def case_detail(request, reference):
     case = get_object_or_404(Case.objects.select_related("insured", "employer", "handled_by"), reference=reference)
-    return _render_request(request, case, RequestCloseForm())
+    return _render_case(request, case, CaseCloseForm())
 
 
 @agency_required
 @require_POST
-def request_take(request, reference):
+def case_take(request, reference):
     case = get_object_or_404(Case, reference=reference)
     try:
-        services.request_decide(
+        services.case_handle(
             case=case, actor=request.user, status=CaseStatus.IN_PROGRESS, ip_address=client_ip(request)
         )
     except BackofficeError as error:
@@ -521,12 +523,12 @@ def request_take(request, reference):
 @never_cache
 @agency_required
 @require_POST
-def request_close(request, reference):
+def case_close(request, reference):
     case = get_object_or_404(Case.objects.select_related("insured", "employer", "handled_by"), reference=reference)
-    form = RequestCloseForm(request.POST)
+    form = CaseCloseForm(request.POST)
     if form.is_valid():
         try:
-            services.request_decide(
+            services.case_handle(
                 case=case,
                 actor=request.user,
                 status=form.cleaned_data["status"],
@@ -539,4 +541,4 @@ def request_close(request, reference):
         else:
             messages.success(request, _("Request %(reference)s is closed.") % {"reference": case.reference})
             return redirect("backoffice:request", reference=case.reference)
-    return _render_request(request, case, form, status=400)
+    return _render_case(request, case, form, status=400)

@@ -82,7 +82,7 @@ def treaty_country_choices() -> list[tuple[str, str]]:
     return sorted(choices, key=lambda choice: str(choice[1]))
 
 
-class TreatyRequestForm(forms.Form):
+class TreatyCaseForm(forms.Form):
     country = forms.ChoiceField(label=_("Country where you worked"))
     foreign_number = IdentifierField(
         label=_("Your social-security number in that country"), max_length=40, required=False

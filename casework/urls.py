@@ -10,6 +10,6 @@ urlpatterns = [
     path("documents/<int:pk>/", views.document_download, name="document"),
     path("employer/<str:kind>/<int:employer_id>/", views.employer_case, name="employer_case"),
     path("name-correction/", views.name_correction, name="name_correction"),
-    path("treaty/", views.treaty_request, name="treaty"),
+    path("treaty/", views.treaty_case, name="treaty"),
     path("id-update/", views.id_update, name="id_update"),
 ]

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.forms import ConfirmForm, IdUpdateForm, NameCorrectionForm, TreatyRequestForm
+from casework.forms import ConfirmForm, IdUpdateForm, NameCorrectionForm, TreatyCaseForm
 from casework.models import Case, CaseDocument, CaseKind
 from casework.services import case_create
 from damane.access import client_ip, insured_required
@@ -122,11 +122,11 @@ def name_correction(request):
 
 @insured_required
 @require_http_methods(["GET", "POST"])
-def treaty_request(request):
+def treaty_case(request):
     return _form_case(
         request,
         kind=CaseKind.TREATY,
-        form_class=TreatyRequestForm,
+        form_class=TreatyCaseForm,
         template="casework/treaty.html",
         details_from=lambda cd: {k: cd[k] for k in ("country", "foreign_number", "periods")},
         # The foreign statement, through the same checked upload as the ID copy of a name correction.

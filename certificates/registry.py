@@ -179,11 +179,6 @@ def online_choices() -> list[tuple[str, Any]]:
     return [(kind.value, kind.label) for kind in online_kinds()]
 
 
-def label(value: str) -> Any:
-    kind = find(value)
-    return kind.label if kind is not None else value
-
-
 def published() -> list[dict[str, str]]:
     """What verifiers are told about the kinds: value, QR letter, number prefix, label in the active language."""
     return [

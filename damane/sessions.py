@@ -9,15 +9,14 @@ needed.
 
 Django reports any database error while updating a session as ``UpdateError``,
 which its middleware turns into a 400 ("session interrupted"). When the database
-is unreachable (a restart, a failover) the error itself is raised instead, and
-the person gets the outage's 503 with ``Retry-After`` (damane/middleware.py).
+is unreachable (a restart, a failover) the 400 handler finds the database error
+in that chain and answers the outage's 503 with ``Retry-After`` instead
+(``damane.middleware.bad_request``).
 """
 
 import re
 
-from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import InterfaceError, OperationalError
 
 SESSION_KEY_RE = re.compile(r"[a-z0-9]{32}")
 
@@ -29,11 +28,3 @@ def is_valid_session_key(key) -> bool:
 class SessionStore(DatabaseSessionStore):
     def _validate_session_key(self, key):
         return is_valid_session_key(key)
-
-    def save(self, must_create=False):
-        try:
-            return super().save(must_create=must_create)
-        except UpdateError as exc:
-            if isinstance(exc.__context__, (OperationalError, InterfaceError)):
-                raise exc.__context__ from None
-            raise

@@ -29,6 +29,7 @@ from casework.uploads import check_upload, random_name, safe_display_name
 from certificates.kinds import declared_days
 from certificates.models import Certificate, Channel
 from certificates.services import certificate_store, evaluate_for
+from damane.roles import is_treaty_officer
 from damane.storage import removed_on_failure, store
 from registry.models import Insured
 from treaties import rules
@@ -37,7 +38,6 @@ from treaties.models import Convention, ForeignPeriod, ForeignPeriodVersion, Uni
 
 logger = logging.getLogger(__name__)
 
-TREATY_ROLE = "treaty"
 EARLIEST_PERIOD = date(1940, 1, 1)
 MAX_PERIODS = 40
 
@@ -54,20 +54,6 @@ class PeriodInput:
     unit: str
     amount: int
     reference: str
-
-
-def is_treaty_officer(user) -> bool:
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and user.is_staff
-        and user.is_active
-        and user.groups.filter(name=TREATY_ROLE).exists()
-    )
-
-
-def _require_officer(user) -> None:
-    if not is_treaty_officer(user):
-        raise TreatyError(_("Only officers of the International Treaties service can do this."))
 
 
 # Four eyes on foreign periods: an officer records a version, another officer decides it.
@@ -335,7 +321,7 @@ def treaty_facts(*, insured: Insured, version: ForeignPeriodVersion, today: date
 
 def treaty_certificate_issue(*, case: Case, actor, ip_address: str | None = None) -> Certificate:
     """Issue the certificate on the approved version, close the request, tell the insured it is ready."""
-    _require_officer(actor)
+    PERIODS_FOUR_EYES.require_proposer(actor)  # only the service's officers, as for recording periods
     today = timezone.localdate()
     with transaction.atomic():
         case = _treaty_case(case)

@@ -5,8 +5,8 @@ from treaties import views
 app_name = "treaties"
 
 urlpatterns = [
-    path("", views.request_list, name="list"),
-    path("r/<str:reference>/", views.request_detail, name="detail"),
+    path("", views.case_list, name="list"),
+    path("r/<str:reference>/", views.case_detail, name="detail"),
     path("r/<str:reference>/periods/new/", views.version_new, name="version_new"),
     path("r/<str:reference>/issue/", views.certificate_issue_view, name="issue"),
     path("versions/<int:pk>/approve/", views.version_approve, name="approve"),

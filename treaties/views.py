@@ -19,6 +19,7 @@ from casework.forms import TREATY_COUNTRIES
 from casework.four_eyes import can_decide as can_decide_four_eyes
 from casework.models import Case, CaseKind, CaseStatus
 from damane.access import client_ip
+from damane.roles import is_treaty_officer
 from treaties import services
 from treaties.forms import DecisionForm, PeriodFormSet, VersionForm
 from treaties.models import Convention, ForeignPeriodVersion
@@ -33,7 +34,7 @@ def treaty_required(view):
     @staff_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not services.is_treaty_officer(request.user):
+        if not is_treaty_officer(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -46,7 +47,7 @@ def _case(reference) -> Case:
 
 @never_cache
 @treaty_required
-def request_list(request):
+def case_list(request):
     closed_last = Conditional(When(status__in=OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
     cases = (
         Case.objects.filter(kind=CaseKind.TREATY)
@@ -89,7 +90,7 @@ def _render_detail(request, case, decision_form=None, status=200):
 
 @never_cache
 @treaty_required
-def request_detail(request, reference):
+def case_detail(request, reference):
     case = _case(reference)
     # Personal data seen by staff is traced, as for an agent opening a record.
     audit_record(

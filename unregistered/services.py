@@ -19,11 +19,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
-from backoffice.services import is_supervisor, staff_roles
 from casework.four_eyes import FourEyes, four_eyes_decide, four_eyes_propose
 from certificates.kinds import non_affiliation
 from certificates.models import Certificate, Channel
 from certificates.services import certificate_store
+from damane.roles import is_agency_staff, is_supervisor
 from declarations.status import expected_period
 from integrations.services import verifications_attach
 from registry.models import Insured, PreviousCin
@@ -61,7 +61,7 @@ MATCH_FOUR_EYES = FourEyes(
     model=UnregisteredPerson,
     proposer="recorded_by",
     pending=UnregisteredPerson.Status.REVIEW,
-    may_propose=lambda user: bool(staff_roles(user)),
+    may_propose=is_agency_staff,
     may_decide=is_supervisor,
     error=UnregisteredError,
     not_proposer=gettext_lazy("Only agency agents and supervisors can record a person."),
@@ -209,7 +209,7 @@ def unregistered_issue(
     certificate: row, number, signed PDF and audit entry together.
     """
     today = today or timezone.localdate()
-    if not staff_roles(actor):
+    if not is_agency_staff(actor):
         raise UnregisteredError(_("Only agency agents and supervisors can issue certificates."))
     with transaction.atomic():
         person = UnregisteredPerson.objects.select_for_update().get(pk=person.pk)

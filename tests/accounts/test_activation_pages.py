@@ -104,3 +104,16 @@ def test_the_account_lock_shows_when_to_come_back(client, amina):
         assert client.post("/register/activate/", {"code": last_code()}).status_code == 200  # the code expired too
         client.post("/register/activate/resend/")
         assert client.post("/register/activate/", {"code": last_code()}).status_code == 302
+
+
+def test_the_activation_page_reads_the_latest_code_once(client, amina):
+    """Its SMS status and its resend countdown come from one look-up of the latest code (review of issue 22)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    register(client, amina)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/register/activate/")
+    assert page.status_code == 200
+    code_reads = [q["sql"] for q in queries.captured_queries if 'FROM "accounts_onetimecode"' in q["sql"]]
+    assert len(code_reads) == 1, code_reads

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from accounts.models import User
-from backoffice.management.commands.create_staff_user import ROLES
+from damane.roles import ROLES
 from tests.backoffice.conftest import verified_login
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def test_every_role_of_the_portal_has_its_row_in_the_access_table():
 def test_each_role_opens_its_own_pages_and_only_those(role):
     user, out = create(f"{role}.rabat", "--role", role)
     assert user.is_staff and not user.is_superuser and user.insured_id is None
-    assert set(user.groups.values_list("name", flat=True)) == set(ROLES[role][0])
+    assert set(user.groups.values_list("name", flat=True)) == set(ROLES[role].groups)
     assert f"Created staff user {role}.rabat: {role}" in out
     client = verified_login(Client(headers={"accept-language": "en"}), user)
     answers = {area: client.get(url).status_code for area, url in PAGES.items()}

@@ -225,9 +225,7 @@ def request_close(world):
         too_long="Ensure this value has at most 2000 characters",
         required={"note": "Explain the decision in a note.", "status": "This field is required."},
         decider=world.agent,
-        stale=lambda: backoffice_services.request_decide(
-            case=case, actor=world.other, status="rejected", note="Doublon"
-        ),
+        stale=lambda: backoffice_services.case_handle(case=case, actor=world.other, status="rejected", note="Doublon"),
         stale_error="This request is already closed.",
         state=lambda: (_row(Case, case.pk), _insured(world.amina)),
     )

@@ -216,6 +216,24 @@ def test_approval_is_refused_when_the_record_moved_since_the_proposal(agent, sup
     assert salma.first_name == "SALMA B"
 
 
+def test_a_stale_or_clashing_approval_is_refused_before_the_decision_is_written(agent, supervisor, salma, media):
+    """The checks on the registry run in the four-eyes ``apply`` hook: nothing of the decision is written,
+    not even inside the transaction that the refusal rolls back (review of issue 22)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    change = services.identity_change_propose(
+        insured=salma, actor=agent, values={"first_name": "SALMA NOUR"}, reason="acte", document=pdf_upload()
+    )
+    Insured.objects.filter(pk=salma.pk).update(first_name="SALMA B")
+    with CaptureQueriesContext(connection) as queries, pytest.raises(services.BackofficeError, match="changed since"):
+        services.identity_change_approve(change=change, actor=supervisor)
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))]
+    assert writes == []
+    change.refresh_from_db()
+    assert change.status == IdentityChange.Status.PENDING and change.decided_by is None
+
+
 def test_the_database_refuses_a_change_decided_by_its_proposer(agent, salma, media):
     from django.db import IntegrityError, transaction
     from django.utils import timezone
@@ -272,7 +290,7 @@ def test_closing_the_request_does_not_lift_the_flag_while_a_change_waits(agent, 
     services.identity_change_propose(
         insured=mohamed, actor=agent, values={"last_name": "BENJELLOUN"}, reason="acte", document=pdf_upload()
     )
-    services.request_decide(case=case, actor=supervisor, status=CaseStatus.DONE, note="Traité au guichet")
+    services.case_handle(case=case, actor=supervisor, status=CaseStatus.DONE, note="Traité au guichet")
     mohamed.refresh_from_db()
     assert Case.objects.get(pk=case.pk).status == CaseStatus.DONE
     assert mohamed.identity_under_correction

@@ -64,7 +64,7 @@ def test_a_rolled_back_decision_sends_nothing(amina, agent):
     case = case_create(insured=amina, kind=CaseKind.TREATY, details={"country": "FR"})
     mail.outbox.clear()
     with pytest.raises(services.BackofficeError):
-        services.request_decide(case=case, actor=agent, status=CaseStatus.DONE, note="")
+        services.case_handle(case=case, actor=agent, status=CaseStatus.DONE, note="")
     assert mail.outbox == []
     assert not OutboundEmail.objects.filter(template="insured_request_status").exists()
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from audit.actions import AuditAction, actions
 from audit.models import AuditEntry
 from backoffice import services as backoffice_services
 from backoffice.models import IdentityChange
@@ -30,6 +31,14 @@ from unregistered import services as unregistered_services
 from unregistered.models import UnregisteredPerson
 
 pytestmark = pytest.mark.django_db
+
+TEST_ACTION = "tests.record.decided"
+
+
+@pytest.fixture(autouse=True)
+def _test_action(monkeypatch):
+    """The decision these tests write, declared for them only (audit_record refuses undeclared actions)."""
+    monkeypatch.setitem(actions._actions, TEST_ACTION, AuditAction(TEST_ACTION, "decided in a test"))
 
 
 @pytest.fixture(autouse=True)

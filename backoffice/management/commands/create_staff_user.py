@@ -8,30 +8,18 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
-from backoffice.services import AGENT, SUPERVISOR
-from treaties.services import TREATY_ROLE
+from damane.roles import ROLES, SUPERVISOR, groups_for
 
-# Every staff role of the portal and the groups that make it, from where each group is
-# defined (backoffice.services, treaties.services). A role gives only its own pages:
-# a treaty officer is not an agent, so does not browse the insured records
-# (docs/backoffice.md, "Staff roles"). A new role is one entry here.
-ROLES = {
-    "agent": ((AGENT,), "agency counter: insured records, requests, certificates, identity changes"),
-    "supervisor": ((AGENT, SUPERVISOR), "an agent who also decides (four eyes), reads and exports the audit trail"),
-    "treaty": ((TREATY_ROLE,), "International Treaties service: treaty requests, foreign periods, their certificate"),
-}
-
-
-def groups_for(roles) -> list[str]:
-    """The groups of ``roles``, each once, in the order of ``ROLES``."""
-    return list(dict.fromkeys(group for role in ROLES if role in roles for group in ROLES[role][0]))
+# The roles and their groups are declared once, in damane/roles.py (docs/security.md, "Staff
+# roles"). A role gives only its own pages: a treaty officer is not an agent, so does not
+# browse the insured records.
 
 
 class Command(BaseCommand):
     help = (
         "Create an agency staff account with the given role(s) and a TOTP device, and print the otpauth:// URI and "
         "its QR code for the authenticator app. Roles: "
-        + "; ".join(f"{name} ({what})" for name, (_groups, what) in ROLES.items())
+        + "; ".join(f"{name} ({role.opens})" for name, role in ROLES.items())
         + ". The password comes from DAMANE_STAFF_PASSWORD, or is generated and printed once."
     )
 
@@ -52,7 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-qr", action="store_true", help="Do not draw the QR code in the terminal.")
 
     def handle(self, *args, username, roles, supervisor, email, first_name, last_name, no_qr, **options):
-        roles = list(dict.fromkeys([*roles, *(["supervisor"] if supervisor else [])]))
+        roles = list(dict.fromkeys([*roles, *([SUPERVISOR] if supervisor else [])]))
         if not roles:
             raise CommandError(f"Give the account's role: --role {' | '.join(ROLES)} (repeat it for several).")
         if User.objects.filter(username=username).exists():

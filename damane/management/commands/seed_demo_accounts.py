@@ -13,15 +13,16 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from damane.roles import AGENT, SUPERVISOR, TREATY, groups_for
 from registry.models import Insured
 
 INSURED_DEMO = ("100234561", "amina.bennani@example.ma", "damane demo 2026")
 STAFF_DEMO = [
-    ("agent.demo", ["agent"]),
-    ("superviseur.demo", ["agent", "supervisor"]),
+    ("agent.demo", groups_for([AGENT])),
+    ("superviseur.demo", groups_for([SUPERVISOR])),
     # Two officers of the International Treaties service: one records, the other approves.
-    ("traites.demo", ["treaty"]),
-    ("traites2.demo", ["treaty"]),
+    ("traites.demo", groups_for([TREATY])),
+    ("traites2.demo", groups_for([TREATY])),
 ]
 STAFF_PASSWORD = "damane staff demo 2026"  # noqa: S105 - demo only, refused when DEBUG is off
 
