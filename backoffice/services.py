@@ -32,6 +32,7 @@ from casework.models import Case, CaseKind, CaseStatus
 from casework.services import CaseError, case_decide
 from casework.uploads import check_upload, random_name, safe_display_name
 from certificates.models import Certificate
+from damane.roles import is_supervisor, staff_roles
 from damane.storage import removed_on_failure, store
 from registry.models import Insured, PreviousCin
 from registry.validators import normalize_cin, normalize_phone, validate_cin, validate_phone
@@ -64,22 +65,8 @@ def staff_token_check(*, user: User, token: str):
 
 # --- Agency work: roles, identity changes (four eyes), requests, traced access ---------------
 
-AGENT = "agent"
-SUPERVISOR = "supervisor"
-
-
 class BackofficeError(Exception):
     """An agency action refused for a reason the staff member can act on."""
-
-
-def staff_roles(user) -> set[str]:
-    if not getattr(user, "is_authenticated", False) or not user.is_staff:
-        return set()
-    return set(user.groups.filter(name__in=[AGENT, SUPERVISOR]).values_list("name", flat=True))
-
-
-def is_supervisor(user) -> bool:
-    return SUPERVISOR in staff_roles(user)
 
 
 # Four eyes on identity changes: an agent or supervisor proposes, another supervisor decides.

@@ -20,7 +20,6 @@ from accounts.errors import AccountError, LoginFailed
 from accounts.middleware import mark_login
 from accounts.models import User
 from backoffice import selectors, services
-from backoffice.decorators import agency_required, staff_required
 from backoffice.forms import (
     AgencyCertificateForm,
     DecisionNoteForm,
@@ -33,7 +32,7 @@ from backoffice.forms import (
 )
 from backoffice.models import IDENTITY_FIELDS, IdentityChange
 from backoffice.services import BackofficeError
-from casework.forms import AGENCIES, TREATY_COUNTRIES
+from casework.forms import TREATY_COUNTRIES
 from casework.four_eyes import can_decide as can_decide_four_eyes
 from casework.models import Case, CaseKind, CaseStatus
 from certificates import registry as kind_registry
@@ -47,11 +46,12 @@ from certificates.services import (
     certificate_revoke,
     evaluate_record,
 )
-from damane.access import client_ip
+from damane.access import agency_required, client_ip, staff_required
+from damane.agencies import AGENCIES
 from damane.ratelimit import ratelimit
+from damane.roles import AGENT, SUPERVISOR, is_treaty_officer, staff_roles
 from declarations.status import status_for_employer
 from registry.models import Insured
-from treaties.services import is_treaty_officer
 
 STAFF_BACKEND = "accounts.backends.StaffBackend"
 SESSION_PENDING = "backoffice_pending_login"
@@ -147,7 +147,7 @@ def _page(request, items):
 
 def _roles(request) -> set[str]:
     if not hasattr(request, "_staff_roles"):
-        request._staff_roles = services.staff_roles(request.user)
+        request._staff_roles = staff_roles(request.user)
     return request._staff_roles
 
 
@@ -156,8 +156,8 @@ def _roles(request) -> set[str]:
 def home(request):
     roles = _roles(request)
     context = {
-        "is_supervisor": services.SUPERVISOR in roles,
-        "is_agent": services.AGENT in roles,
+        "is_supervisor": SUPERVISOR in roles,
+        "is_agent": AGENT in roles,
         "is_treaty": is_treaty_officer(request.user),
         "form": SearchForm(),
     }

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework.uploads import check_upload
+from damane.agencies import AGENCIES
 from registry.fields import IdentifierField
 
 # Names of the countries a treaty request may name (also those of older requests).
@@ -26,19 +27,6 @@ TREATY_COUNTRIES = [
     ("TN", _("Tunisia")),
     ("LY", _("Libya")),
 ]
-
-AGENCIES = [
-    ("01", _("Casablanca — Agence Zerktouni")),
-    ("05", _("Rabat — Agence Hassan")),
-    ("08", _("Fès — Agence Atlas")),
-    ("09", _("Meknès — Agence Hamria")),
-    ("12", _("Tanger — Agence Iberia")),
-    ("14", _("Tétouan — Agence Centre")),
-    ("16", _("Oujda — Agence Centre")),
-    ("20", _("Marrakech — Agence Guéliz")),
-    ("30", _("Agadir — Agence Talborjt")),
-]
-
 
 class SupportingDocumentField(forms.FileField):
     def clean(self, data, initial=None):

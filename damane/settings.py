@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
-ROOT_URLCONF = "damane.urls"
+ROOT_URLCONF = "portal.urls"  # the top layer: it mounts every app (docs/architecture.md)
 WSGI_APPLICATION = "damane.wsgi.application"
 
 _template_loaders = [

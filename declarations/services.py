@@ -23,10 +23,10 @@ from audit.services import audit_record
 from damane.metrics import import_measured
 from declarations import bulk
 from declarations.ebds import EbdsDeclaration, EbdsError, EbdsIssue, EbdsLine, parse_ebds
+from declarations.employments import rebuild_employments
 from declarations.models import Declaration, DeclarationLine, EbdsFile
 from declarations.periods import Period
 from registry.models import Employer, Insured, PreviousCin
-from registry.services import rebuild_employments
 
 _EMPLOYER_FIELDS = {
     "name": "employer_name",

@@ -29,6 +29,7 @@ from casework.uploads import check_upload, random_name, safe_display_name
 from certificates.kinds import declared_days
 from certificates.models import Certificate, Channel
 from certificates.services import certificate_store, evaluate_for
+from damane.roles import is_treaty_officer
 from damane.storage import removed_on_failure, store
 from registry.models import Insured
 from treaties import rules
@@ -37,7 +38,6 @@ from treaties.models import Convention, ForeignPeriod, ForeignPeriodVersion, Uni
 
 logger = logging.getLogger(__name__)
 
-TREATY_ROLE = "treaty"
 EARLIEST_PERIOD = date(1940, 1, 1)
 MAX_PERIODS = 40
 
@@ -54,15 +54,6 @@ class PeriodInput:
     unit: str
     amount: int
     reference: str
-
-
-def is_treaty_officer(user) -> bool:
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and user.is_staff
-        and user.is_active
-        and user.groups.filter(name=TREATY_ROLE).exists()
-    )
 
 
 def _require_officer(user) -> None:

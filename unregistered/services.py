@@ -19,11 +19,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
-from backoffice.services import is_supervisor, staff_roles
 from casework.four_eyes import FourEyes, four_eyes_decide, four_eyes_propose
 from certificates.kinds import non_affiliation
 from certificates.models import Certificate, Channel
 from certificates.services import certificate_store
+from damane.roles import is_supervisor, staff_roles
 from declarations.status import expected_period
 from integrations.services import verifications_attach
 from registry.models import Insured, PreviousCin

@@ -1,4 +1,4 @@
-"""Employments derived from declarations (registry.services.rebuild_employments)."""
+"""Employments derived from declarations (declarations.employments.rebuild_employments)."""
 
 from datetime import date
 
@@ -8,7 +8,7 @@ from declarations.ebds import EbdsDeclaration, EbdsLine, write_ebds
 from declarations.periods import Period
 from declarations.services import import_ebds
 from registry.models import Employer, Employment, Insured
-from registry.services import derive_spells, rebuild_employments
+from declarations.employments import derive_spells, rebuild_employments
 
 PERSON = "100000001"
 

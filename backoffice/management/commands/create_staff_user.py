@@ -8,11 +8,10 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
-from backoffice.services import AGENT, SUPERVISOR
-from treaties.services import TREATY_ROLE
+from damane.roles import AGENT, SUPERVISOR, TREATY_ROLE
 
 # Every staff role of the portal and the groups that make it, from where each group is
-# defined (backoffice.services, treaties.services). A role gives only its own pages:
+# defined (damane/roles.py). A role gives only its own pages:
 # a treaty officer is not an agent, so does not browse the insured records
 # (docs/backoffice.md, "Staff roles"). A new role is one entry here.
 ROLES = {

@@ -1,6 +1,6 @@
 from django import template
 
-from backoffice.services import is_supervisor as _is_supervisor
+from damane.roles import is_supervisor as _is_supervisor
 
 register = template.Library()
 
