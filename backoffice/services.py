@@ -65,6 +65,7 @@ def staff_token_check(*, user: User, token: str):
 
 # --- Agency work: roles, identity changes (four eyes), requests, traced access ---------------
 
+
 class BackofficeError(Exception):
     """An agency action refused for a reason the staff member can act on."""
 

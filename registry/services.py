@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record, model_values
 from registry.models import Insured, PreviousCin
+from registry.signals import insured_identified
 from registry.validators import (
     normalize_cin,
     normalize_cnss_number,
@@ -251,9 +252,7 @@ def import_registration_records(*, text: str, actor=None, reason: str = "") -> R
                 result.unchanged += 1
             result.insured_ids.append(insured.pk)
         # People recorded at the agency as absent from the registry, now registered.
-        from unregistered.services import unregistered_link
-
-        unregistered_link(insured_ids=result.insured_ids, actor=actor)
+        insured_identified.send(sender=Insured, insured_ids=result.insured_ids, actor=actor)
     return result
 
 
