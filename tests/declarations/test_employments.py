@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 
 from declarations.ebds import EbdsDeclaration, EbdsLine, write_ebds
+from declarations.employments import derive_spells, rebuild_employments
 from declarations.periods import Period
 from declarations.services import import_ebds
 from registry.models import Employer, Employment, Insured
-from declarations.employments import derive_spells, rebuild_employments
 
 PERSON = "100000001"
 
