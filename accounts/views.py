@@ -33,12 +33,13 @@ from accounts.forms import (
 )
 from accounts.middleware import mark_login
 from accounts.models import Registration
+from accounts.signals import dashboard_context
 from damane.access import client_ip, insured_required
+from damane.hooks import merged_context
 from damane.ratelimit import hit, peek, ratelimit, ratelimited_response
 from declarations.models import DeclarationLine
 from declarations.periods import period_range
 from declarations.status import expected_period, statuses_for_employers
-from treaties.selectors import treaty_progress_for
 
 INSURED_BACKEND = "accounts.backends.InsuredBackend"
 SESSION_ACTIVATION = "damane_activation"
@@ -251,7 +252,8 @@ def dashboard(request):
             "months": months,
             "declared_months": sum(1 for m in months if m["lines"]),
             "expected": last,
-            "treaty_progress": treaty_progress_for(insured),
+            # What the apps above add (the treaties app: where each treaty request stands).
+            **merged_context(dashboard_context, insured=insured),
         },
     )
 

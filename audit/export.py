@@ -1,6 +1,6 @@
 """The audit trail as CSV, streamed row by row.
 
-Identifiers are masked as on the pages (``verification.presenters.mask``: the
+Identifiers are masked as on the pages (``damane.masking.mask``: the
 last three characters): CINs, CNSS numbers and phone numbers, in the person
 column, the actor column (an insured actor's username is their CNSS number),
 the reason and anywhere inside the before/after JSON, by field name (``cin``,
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 
-from verification.presenters import mask
+from damane.masking import mask
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -20,7 +20,6 @@ from accounts.errors import AccountError, LoginFailed
 from accounts.middleware import mark_login
 from accounts.models import User
 from backoffice import selectors, services
-from backoffice.decorators import agency_required, staff_required
 from backoffice.forms import (
     AgencyCertificateForm,
     CaseCloseForm,
@@ -33,7 +32,7 @@ from backoffice.forms import (
 )
 from backoffice.models import IDENTITY_FIELDS, IdentityChange
 from backoffice.services import BackofficeError
-from casework.forms import AGENCIES, TREATY_COUNTRIES
+from casework.forms import TREATY_COUNTRIES
 from casework.four_eyes import can_decide as can_decide_four_eyes
 from casework.models import Case, CaseKind, CaseStatus
 from certificates import registry as kind_registry
@@ -47,7 +46,8 @@ from certificates.services import (
     certificate_revoke,
     evaluate_record,
 )
-from damane.access import client_ip
+from damane.access import agency_required, client_ip, staff_required
+from damane.agencies import AGENCIES
 from damane.ratelimit import ratelimit
 from damane.roles import AGENT, SUPERVISOR, held_roles, is_treaty_officer, staff_roles
 from declarations.status import status_for_employer

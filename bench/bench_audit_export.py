@@ -46,7 +46,8 @@ def main() -> None:
     from django.db import connection, connections
 
     from accounts.models import User
-    from audit import export, selectors, services
+    from audit import export, services
+    from backoffice.audit_trail import selectors
 
     try:
         call_command("migrate", verbosity=0)

@@ -5,12 +5,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casework.signals import treaty_conventions
 from casework.uploads import check_upload
+from damane.agencies import AGENCIES
+from damane.hooks import joined_answers
 from registry.fields import IdentifierField
 
 # Names of the countries a treaty request may name (also those of older requests).
-# Only those with a convention in force (treaties.models.Convention) are offered:
-# ``treaty_country_choices``.
+# Only those with a convention in force (the treaties app's answer to
+# ``casework.signals.treaty_conventions``) are offered: ``treaty_country_choices``.
 TREATY_COUNTRIES = [
     ("FR", _("France")),
     ("BE", _("Belgium")),
@@ -25,18 +28,6 @@ TREATY_COUNTRIES = [
     ("CA", _("Canada (Quebec)")),
     ("TN", _("Tunisia")),
     ("LY", _("Libya")),
-]
-
-AGENCIES = [
-    ("01", _("Casablanca — Agence Zerktouni")),
-    ("05", _("Rabat — Agence Hassan")),
-    ("08", _("Fès — Agence Atlas")),
-    ("09", _("Meknès — Agence Hamria")),
-    ("12", _("Tanger — Agence Iberia")),
-    ("14", _("Tétouan — Agence Centre")),
-    ("16", _("Oujda — Agence Centre")),
-    ("20", _("Marrakech — Agence Guéliz")),
-    ("30", _("Agadir — Agence Talborjt")),
 ]
 
 
@@ -71,13 +62,11 @@ def treaty_country_choices() -> list[tuple[str, str]]:
     """The countries with a convention in force, named in the page's language, in alphabetical order."""
     from django.utils.translation import get_language
 
-    from treaties.models import Convention
-
     names = dict(TREATY_COUNTRIES)
     arabic = (get_language() or "").startswith("ar")
     choices = [
-        (convention.country, names.get(convention.country) or (convention.name_ar if arabic else convention.name_fr))
-        for convention in Convention.objects.filter(active=True)
+        (country, names.get(country) or (name_ar if arabic else name_fr))
+        for country, name_fr, name_ar in joined_answers(treaty_conventions)
     ]
     return sorted(choices, key=lambda choice: str(choice[1]))
 

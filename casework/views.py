@@ -8,10 +8,11 @@ from django.views.decorators.http import require_http_methods
 from casework.forms import ConfirmForm, IdUpdateForm, NameCorrectionForm, TreatyCaseForm
 from casework.models import Case, CaseDocument, CaseKind
 from casework.services import case_create
+from casework.signals import case_page_context
 from damane.access import client_ip, insured_required
+from damane.hooks import merged_context
 from declarations.status import status_for_employer
 from registry.models import Employer
-from treaties.selectors import treaty_progress
 
 
 @insured_required
@@ -26,7 +27,8 @@ def case_detail(request, reference):
     return render(
         request,
         "casework/detail.html",
-        {"case": case, "documents": case.documents.all(), "treaty_progress": treaty_progress([case])},
+        # What the apps above add (the treaties app: where a treaty request stands).
+        {"case": case, "documents": case.documents.all(), **merged_context(case_page_context, cases=[case])},
     )
 
 

@@ -68,6 +68,9 @@ class Kind:
     pdf_context: Callable[[dict], dict] = _no_context  # extra template context computed from the facts
     employer_choice: str = ""  # "active" or "ended": the request form offers these employers
     last_declared_option: bool = False  # the form may offer "last declared period"
+    # render_samples and the tests: () -> certificates.samples.Sample. The portal's kinds have
+    # theirs in certificates/samples.py; a kind of another app brings its own from its folder.
+    sample: Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
         if not _VALUE_RE.match(self.value):

@@ -1,4 +1,7 @@
-"""Sample snapshots of the seven certificates, one realistic person each.
+"""Sample snapshots of the certificates, one realistic person each.
+
+The portal's six kinds have theirs here; a kind of another app brings its own
+from its folder (``Kind.sample``: ``treaties/kinds/treaty_periods/sample.py``).
 
 Used by the tests, the benchmark and ``manage.py render_samples`` (the pictures
 in docs/samples/). The identifiers are fixed so that sample renders are
@@ -8,6 +11,7 @@ reproducible; real certificates get theirs from ``new_public_id()`` and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from certificates import registry
@@ -19,6 +23,17 @@ from certificates.kinds.deregistration.facts import DeregistrationFacts
 from certificates.kinds.employment.facts import EmploymentFacts
 from certificates.kinds.non_affiliation.facts import NonAffiliationFacts
 from declarations.periods import Period, period_range
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What a sample certificate of one kind prints, and its fixed identifiers."""
+
+    holder: HolderSnapshot
+    facts: dict
+    public_id: str
+    verification_code: str
+
 
 ISSUED_ON = date(2026, 1, 20)
 VALID_UNTIL = date(2026, 4, 20)
@@ -111,57 +126,6 @@ def _career() -> DeclaredDaysFacts:
     }
 
 
-HASSAN = HolderSnapshot(
-    last_name="AMRANI",
-    first_name="Hassan",
-    last_name_ar="العمراني",
-    first_name_ar="حسن",
-    cin="EE778899",
-    cnss_number="100901238",
-    birth_date=date(1964, 9, 5),
-)
-
-
-def _treaty() -> dict:
-    """Hassan worked in France 1986-2008 (quarters reported by the CNAV), then in Morocco."""
-    from treaties.rules import Period as ForeignPeriod
-    from treaties.rules import Rule, cumulate
-
-    moroccan_years = []
-    for year in range(2008, 2026):
-        quarters = [0, 0, 60, 78] if year == 2008 else [78, 78, 78, 78]
-        moroccan_years.append({"year": year, "quarters": quarters, "total": sum(quarters)})
-    moroccan = {(y["year"], q + 1): d for y in moroccan_years for q, d in enumerate(y["quarters"]) if d}
-    institution = "Caisse nationale d'assurance vieillesse (CNAV)"
-    periods = [
-        ForeignPeriod("FR", institution, date(1986, 3, 1), date(1995, 12, 31), "quarters", 39, "CNAV 1986-1995"),
-        ForeignPeriod("FR", institution, date(1996, 4, 1), date(2008, 9, 30), "quarters", 50, "CNAV 1996-2008"),
-    ]
-    counted = cumulate(moroccan=moroccan, periods=periods, rule=Rule(), threshold=3240)
-    return {
-        "convention": {
-            "country": "FR",
-            "name_fr": "France",
-            "name_ar": "فرنسا",
-            "title_fr": "Convention de sécurité sociale entre le Royaume du Maroc et la République française",
-            "title_ar": "اتفاقية الضمان الاجتماعي بين المملكة المغربية والجمهورية الفرنسية",
-            "institution": institution,
-            "institution_ar": "الصندوق الوطني للتأمين على الشيخوخة",
-            "rule": {"days_per_quarter": 78, "days_per_month": 26, "quarter_max": 78},
-        },
-        "request_reference": "DEM-2026-0004217",
-        "version": 1,
-        "as_of": ISSUED_ON.isoformat(),
-        "moroccan": {
-            "years": moroccan_years,
-            "total_days": sum(y["total"] for y in moroccan_years),
-            "first_period": "200807",
-            "last_period": "202512",
-        },
-        **counted,
-    }
-
-
 _FACTS: dict[str, tuple[HolderSnapshot, dict]] = {
     "employment": (
         FATIMA,
@@ -200,7 +164,6 @@ _FACTS: dict[str, tuple[HolderSnapshot, dict]] = {
             exit_reason="SO",
         ),
     ),
-    "treaty_periods": (HASSAN, _treaty()),
 }
 
 _PUBLIC_IDS = {
@@ -210,7 +173,6 @@ _PUBLIC_IDS = {
     "annual_salary": "Mv3J8rLx0Pq6Ta9cNe2Wds",
     "declared_days": "Hn5Yt2Wb8Ks1Fz7Qm4Rc0v",
     "deregistration": "Ge6Pw1Nd9Xj3Lu5Vb8Tk2s",
-    "treaty_periods": "Tr4Yq9Lm2Xc7Vb5Nw8Kd3f",
 }
 _CODES = {
     "employment": "K7QM-3XH9-RT4P-8WZN-C2VD-6JEB",
@@ -219,25 +181,35 @@ _CODES = {
     "annual_salary": "W3HX-7KPT-9QVM-4ZRC-2DNJ-8GAS",
     "declared_days": "E8RJ-5TWN-3CXQ-7PHV-9KMZ-4DGU",
     "deregistration": "N6DZ-2VKQ-8XMR-4HWT-7CPJ-3BFY",
-    "treaty_periods": "R5KW-9PXT-3MZQ-7HVC-4NJD-8GEB",
 }
+
+
+def _sample(kind: str) -> Sample | None:
+    """The sample of ``kind``: here for the portal's kinds, from its folder (``Kind.sample``) for the others."""
+    if kind in _FACTS:
+        holder, facts = _FACTS[kind]
+        return Sample(holder=holder, facts=facts, public_id=_PUBLIC_IDS[kind], verification_code=_CODES[kind])
+    spec = registry.find(kind)
+    return spec.sample() if spec is not None and spec.sample is not None else None
 
 
 def sample_snapshot(kind: str) -> CertificateSnapshot:
     # The numbering of real certificates, so that samples and docs show real numbers (AT-…, not ATT-…).
-    holder, facts = _FACTS[kind]
+    sample = _sample(kind)
+    if sample is None:
+        raise KeyError(f"no sample of the certificate kind {kind!r}")
     return CertificateSnapshot(
         kind=kind,
         number=f"{registry.get(kind).number_prefix}-2026-{registry.values().index(kind) + 1234:08d}",
-        public_id=_PUBLIC_IDS[kind],
-        verification_code=_CODES[kind],
+        public_id=sample.public_id,
+        verification_code=sample.verification_code,
         issued_on=ISSUED_ON,
         valid_until=VALID_UNTIL,
-        holder=holder,
-        facts=facts,
+        holder=sample.holder,
+        facts=sample.facts,
     )
 
 
 def all_samples() -> list[CertificateSnapshot]:
-    """One per registered kind that has a sample here (every kind the portal ships)."""
-    return [sample_snapshot(kind) for kind in registry.values() if kind in _FACTS]
+    """One per registered kind that has a sample (every kind the portal ships, the agency kinds from their folder)."""
+    return [sample_snapshot(kind) for kind in registry.values() if _sample(kind) is not None]

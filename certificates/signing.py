@@ -113,7 +113,7 @@ def _key_pem(key: ec.EllipticCurvePrivateKey, passphrase: str) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
-# The development root CA's name: damane.health refuses a production deployment
+# The development root CA's name: certificates/health.py refuses a production deployment
 # whose signing certificate it issued.
 DEV_ROOT_CA_NAME = "CNSS Damane Root CA (développement)"
 

@@ -159,3 +159,15 @@ def ratelimit(
         return wrapper
 
     return decorator
+
+
+def _verify_limit():
+    from django.conf import settings
+
+    return settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE
+
+
+# Every look-up of a certificate or a share code (QR page, typed code, PDF upload, the
+# API's own ``hit`` on the same "verification" group, a share code) counts in one budget
+# per address. Here, below both apps that use it (verification, integrations).
+verification_ratelimit = ratelimit(limit=_verify_limit, window=60, group="verification", methods=("GET", "POST"))

@@ -2,7 +2,7 @@
 
 A role is what ``manage.py create_staff_user --role`` gives; it is made of Django
 groups, and the groups are what the checks below read. Everything that names a
-role reads this module: the decorators (``backoffice.decorators``, the audit and
+role reads this module: the decorators (``damane.access``, the audit and
 treaties views), the flows' four-eyes rules, ``create_staff_user`` and
 ``seed_demo_accounts``, the templates (the ``staff_roles`` template filter in
 ``damane/templatetags/staff_roles.py``) and the table in docs/security.md,

@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
-ROOT_URLCONF = "damane.urls"
+ROOT_URLCONF = "portal.urls"  # the top layer: it mounts every app (docs/architecture.md)
 WSGI_APPLICATION = "damane.wsgi.application"
 
 _template_loaders = [
@@ -491,7 +491,7 @@ DAMANE_SIGNING_PKCS11_PIN_FILE = env_str("DAMANE_SIGNING_PKCS11_PIN_FILE", "/run
 DAMANE_QR_KEYS_DIR = Path(env_str("DAMANE_QR_KEYS_DIR", str(DAMANE_SIGNING_DIR / "qr-keys")))
 # The development CA (`init_signing`) is for the demo and tests: on by default only
 # with DEBUG. In production (DEBUG off) a signing certificate it issued is refused
-# (`check --deploy` error, readiness 503: damane/health.py) unless this is set to
+# (`check --deploy` error, readiness 503: certificates/health.py) unless this is set to
 # true on purpose, for a demonstration stack.
 DAMANE_DEV_SIGNING = env_bool("DAMANE_DEV_SIGNING", DEBUG)
 # Evaluated here, not from DEBUG at run time: test runners force DEBUG off.

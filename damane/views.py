@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 
+from damane.agencies import AGENCIES
 from damane.api import is_api_request, problem
 
 THEME_COLOUR = "#0b5d3b"  # --green in static/css/damane.css
@@ -25,8 +26,6 @@ def home(request):
 @require_GET
 def help_page(request):
     """Questions people ask, and the agency finder: the agencies that take ID-update visits, by city."""
-    from casework.forms import AGENCIES
-
     agencies = [{"code": code, "name": str(name), "city": str(name).split(" — ")[0]} for code, name in AGENCIES]
     city = request.GET.get("city", "")
     found = [agency for agency in agencies if agency["city"] == city]

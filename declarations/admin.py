@@ -12,25 +12,12 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from damane.admin_tools import MAX_ISSUE_MESSAGES, ReadOnlyAdminMixin
 from declarations.ebds import EbdsIssue
 from declarations.forms import EbdsUploadForm
 from declarations.jobs import import_job_create, job_progress
 from declarations.models import Declaration, DeclarationLine, EbdsFile, EbdsImportJob
 from declarations.services import ImportRejected, decode_ebds
-
-# Past this many, the rest of a rejected file's issues are summarised in one message.
-MAX_ISSUE_MESSAGES = 100
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DeclarationLineInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -467,7 +467,7 @@ def insert_known_lines(cursor, *, declaration_id: int, employer_id: int, period:
 
 
 def extend_employments(cursor, *, declaration_id: int, employer_id: int, period: Period, later: bool) -> list[int]:
-    """Employments after appending ``period`` (set-based, ``registry.services.derive_spells``'s rules).
+    """Employments after appending ``period`` (set-based, ``declarations.employments.derive_spells``'s rules).
 
     For each person of the declaration whose latest line with this employer is
     earlier than ``period``: the open employment now runs to ``period`` (ending

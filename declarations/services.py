@@ -23,10 +23,11 @@ from audit.services import audit_record
 from damane.metrics import import_measured
 from declarations import bulk
 from declarations.ebds import EbdsDeclaration, EbdsError, EbdsIssue, EbdsLine, parse_ebds
+from declarations.employments import rebuild_employments
 from declarations.models import Declaration, DeclarationLine, EbdsFile
 from declarations.periods import Period
 from registry.models import Employer, Insured, PreviousCin
-from registry.services import rebuild_employments
+from registry.signals import insured_identified
 
 _EMPLOYER_FIELDS = {
     "name": "employer_name",
@@ -374,9 +375,9 @@ def _store_fast(*, text: str, sha256: str, filename: str, user, progress) -> Imp
 def _link_unregistered(new_people: list[Insured], cin_fills: list[Insured], user) -> None:
     """People recorded at the agency as absent from the registry, now declared: both records linked."""
     if new_people or cin_fills:
-        from unregistered.services import unregistered_link
-
-        unregistered_link(insured_ids=[person.pk for person in (*new_people, *cin_fills)], actor=user)
+        insured_identified.send(
+            sender=Insured, insured_ids=[person.pk for person in (*new_people, *cin_fills)], actor=user
+        )
 
 
 def _resolve_people(parsed: EbdsDeclaration) -> tuple[dict[str, Insured], list[Insured], list[Insured]]:

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from backoffice.decorators import agency_required
-from backoffice.services import is_supervisor
-from damane.access import client_ip, insured_required
+from damane.access import agency_required, client_ip, insured_required
+from damane.ratelimit import verification_ratelimit
+from damane.roles import is_supervisor
 from declarations.periods import Period
 from integrations import selectors, services
 from integrations.forms import (
@@ -30,7 +30,6 @@ from integrations.forms import (
 )
 from integrations.models import ApiKey, IntegratorVerification, Organisation, ShareCode, ShareCodeUse
 from integrations.services import IntegrationError
-from verification.views import verification_ratelimit
 
 HISTORY_LIMIT = 100
 

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record, model_values
-from declarations.admin import MAX_ISSUE_MESSAGES, ReadOnlyAdminMixin
-from declarations.forms import ImportFileField
+from damane.admin_tools import MAX_ISSUE_MESSAGES, ReadOnlyAdminMixin
+from damane.forms import ImportFileField
 from registry.fields import IdentifierField
 from registry.models import Employer, Employment, Insured, PreviousCin
 from registry.services import RegistrationRecordsRejected, import_registration_records

@@ -1,7 +1,7 @@
 """The insured registry: who is insured, who employs them.
 
 Declarations (``declarations`` app) say what each employer declared month by
-month; employments here are derived from them (``registry.services.rebuild_employments``).
+month; employments here are derived from them (``declarations.employments.rebuild_employments``).
 """
 
 from django.db import models

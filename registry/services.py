@@ -1,15 +1,14 @@
-"""Writes to the registry: employments derived from declarations, registration records.
+"""Writes to the registry: registration records.
 
-``rebuild_employments`` is called by the e-BDS import for the people a file
-touched. ``import_registration_records`` applies the CSV of identity details
-that e-BDS files do not carry (``docs/registration-records.md``).
+``import_registration_records`` applies the CSV of identity details that e-BDS
+files do not carry (``docs/registration-records.md``). Employments are derived
+from declarations by the declarations app (``declarations.employments``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,9 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record, model_values
-from declarations.ebds import EXIT_SITUATIONS
-from declarations.periods import Period
-from registry.models import Employer, Employment, Insured, PreviousCin
+from registry.models import Insured, PreviousCin
+from registry.signals import insured_identified
 from registry.validators import (
     normalize_cin,
     normalize_cnss_number,
@@ -30,103 +28,6 @@ from registry.validators import (
     validate_cnss_number,
     validate_phone,
 )
-
-# --- Employments -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Spell:
-    start_period: str
-    last_period: str
-    end_date: date | None
-    exit_reason: str
-
-    @property
-    def start_date(self) -> date:
-        return Period.parse(self.start_period).first_day
-
-
-def derive_spells(lines: Iterable[tuple[str, str]]) -> list[_Spell]:
-    """Employments from one employer's ``(period, situation)`` lines for one person.
-
-    The first declared period starts an employment; a line with an exit situation
-    (``SO`` left, ``DE`` deceased) ends it on the last day of its period; the next
-    line after an exit starts a new one. A gap in the periods without an exit code
-    does not end an employment.
-    """
-    spells: list[_Spell] = []
-    start = last = None
-    for period, situation in sorted(lines):
-        if start is None:
-            start = period
-        last = period
-        if situation in EXIT_SITUATIONS:
-            spells.append(_Spell(start, last, Period.parse(period).last_day, situation))
-            start = None
-    if start is not None:
-        spells.append(_Spell(start, last, None, ""))
-    return spells
-
-
-def rebuild_employments(*, insured_ids: Iterable[int], employer: Employer) -> None:
-    """Make the employments of these people with ``employer`` match the current
-    declaration lines. Idempotent: rows that still match are left alone, others
-    are updated, created or deleted."""
-    from declarations.models import DeclarationLine
-
-    ids = set(insured_ids)
-    if not ids:
-        return
-    with transaction.atomic():
-        by_insured: dict[int, list[tuple[str, str]]] = {insured_id: [] for insured_id in ids}
-        rows = DeclarationLine.objects.filter(employer=employer, insured_id__in=ids, is_current=True).values_list(
-            "insured_id", "period", "situation"
-        )
-        for insured_id, period, situation in rows:
-            by_insured[insured_id].append((period, situation))
-        existing: dict[tuple[int, str], Employment] = {
-            (e.insured_id, e.start_period): e
-            for e in Employment.objects.filter(employer=employer, insured_id__in=ids).select_for_update()
-        }
-
-        to_create, to_update, keep = [], [], set()
-        for insured_id, lines in by_insured.items():
-            for spell in derive_spells(lines):
-                key = (insured_id, spell.start_period)
-                keep.add(key)
-                row = existing.get(key)
-                if row is None:
-                    to_create.append(
-                        Employment(
-                            insured_id=insured_id,
-                            employer=employer,
-                            start_period=spell.start_period,
-                            start_date=spell.start_date,
-                            last_period=spell.last_period,
-                            end_date=spell.end_date,
-                            exit_reason=spell.exit_reason,
-                        )
-                    )
-                elif (row.start_date, row.last_period, row.end_date, row.exit_reason) != (
-                    spell.start_date,
-                    spell.last_period,
-                    spell.end_date,
-                    spell.exit_reason,
-                ):
-                    row.start_date = spell.start_date
-                    row.last_period = spell.last_period
-                    row.end_date = spell.end_date
-                    row.exit_reason = spell.exit_reason
-                    to_update.append(row)
-
-        stale = [row.pk for key, row in existing.items() if key not in keep]
-        if stale:
-            Employment.objects.filter(pk__in=stale).delete()
-        if to_update:
-            Employment.objects.bulk_update(to_update, ["start_date", "last_period", "end_date", "exit_reason"])
-        if to_create:
-            Employment.objects.bulk_create(to_create)
-
 
 # --- Registration records (CSV) ----------------------------------------------------
 
@@ -351,9 +252,7 @@ def import_registration_records(*, text: str, actor=None, reason: str = "") -> R
                 result.unchanged += 1
             result.insured_ids.append(insured.pk)
         # People recorded at the agency as absent from the registry, now registered.
-        from unregistered.services import unregistered_link
-
-        unregistered_link(insured_ids=result.insured_ids, actor=actor)
+        insured_identified.send(sender=Insured, insured_ids=result.insured_ids, actor=actor)
     return result
 
 

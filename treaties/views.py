@@ -14,11 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import audit_record
-from backoffice.decorators import staff_required
 from casework.forms import TREATY_COUNTRIES
 from casework.four_eyes import can_decide as can_decide_four_eyes
 from casework.models import Case, CaseKind, CaseStatus
-from damane.access import client_ip
+from damane.access import client_ip, staff_required
 from damane.roles import is_treaty_officer
 from treaties import services
 from treaties.forms import DecisionForm, PeriodFormSet, VersionForm

@@ -25,10 +25,10 @@ from certificates.models import Certificate, Channel
 from certificates.services import certificate_store
 from damane.roles import is_agency_staff, is_supervisor
 from declarations.status import expected_period
-from integrations.services import verifications_attach
 from registry.models import Insured, PreviousCin
 from unregistered.matching import cin_holders, possible_matches
 from unregistered.models import UnregisteredPerson
+from unregistered.signals import person_linked
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def unregistered_issue(
             person.linked_at = timezone.now()
             person.matches = matches
             person.save(update_fields=["status", "linked_insured", "linked_at", "matches"])
-            verifications_attach(person=person, insured=holder)
+            person_linked.send(sender=UnregisteredPerson, person=person, insured=holder)
             audit_record(
                 action="unregistered.person.linked",
                 obj=person,
@@ -289,8 +289,8 @@ def unregistered_link(*, insured_ids, actor=None) -> int:
     """Link the records of people absent from the registry to the registry records now holding their CIN.
 
     Called when declarations or registration records add or complete people
-    (``declarations.services``, ``registry.services``), and by the
-    ``link_unregistered`` command. Returns how many records were linked.
+    (``registry.signals.insured_identified``, received in ``unregistered/apps.py``),
+    and by the ``link_unregistered`` command. Returns how many records were linked.
     """
     insured_ids = list(insured_ids)
     if not insured_ids:
@@ -323,7 +323,7 @@ def _link(*, cins: set[str], actor) -> int:
             person.linked_insured = insured
             person.linked_at = timezone.now()
             person.save(update_fields=["status", "linked_insured", "linked_at"])
-            verifications_attach(person=person, insured=insured)
+            person_linked.send(sender=UnregisteredPerson, person=person, insured=insured)
             audit_record(
                 action="unregistered.person.linked",
                 obj=person,

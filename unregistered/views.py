@@ -9,10 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from backoffice.decorators import agency_required
 from casework.four_eyes import can_decide as can_decide_four_eyes
 from certificates.models import Certificate
-from damane.access import client_ip
+from damane.access import agency_required, client_ip
 from registry.models import Insured
 from unregistered import services
 from unregistered.forms import MatchDecisionForm, PersonForm

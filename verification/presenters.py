@@ -6,14 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from certificates import registry
-
-
-def mask(value: str, keep: int = 3) -> str:
-    """'100234561' -> '••••••561': never the full CIN or CNSS number (docs/security.md §15)."""
-    value = value or ""
-    if len(value) <= keep:
-        return "•" * len(value)
-    return "•" * (len(value) - keep) + value[-keep:]
+from damane.masking import mask
 
 
 def key_facts(kind: str, facts: dict) -> dict:

@@ -16,18 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from certificates import registry
 from certificates.qrpayload import public_jwks
-from damane.ratelimit import ratelimit
+from damane.ratelimit import verification_ratelimit
 from verification import services
 from verification.pdfcheck import check_pdf
 from verification.presenters import embedded_for_display, present
-
-
-def _verify_limit():
-    return settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE
-
-
-# Every look-up (QR page, typed code, API, PDF upload) counts in one budget per address.
-verification_ratelimit = ratelimit(limit=_verify_limit, window=60, group="verification", methods=("GET", "POST"))
 
 
 def _answer(request, certificate):

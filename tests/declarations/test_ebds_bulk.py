@@ -11,10 +11,10 @@ import pytest
 from django.db import connection, transaction
 
 from declarations import bulk, services
+from declarations.employments import rebuild_employments
 from declarations.models import Declaration, DeclarationLine, EbdsFile
 from declarations.services import ImportRejected, import_ebds
 from registry.models import Employer, Employment, Insured
-from registry.services import rebuild_employments
 from tests.declarations.ebds_testkit import make_declaration, make_line, replace_field, write
 
 pytestmark = pytest.mark.django_db

@@ -16,6 +16,13 @@ from certificates.registry import Kind
 from . import document, presenter
 from .facts import TreatyPeriodsFacts
 
+
+def _sample():
+    from .sample import sample
+
+    return sample()
+
+
 KIND = Kind(
     value="treaty_periods",
     label=pgettext_lazy("certificate kind", "Insurance periods certificate (treaty)"),
@@ -26,4 +33,5 @@ KIND = Kind(
     qr_facts=presenter.qr_facts,
     present=presenter.present,
     pdf_context=document.pdf_context,
+    sample=_sample,
 )

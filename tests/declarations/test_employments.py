@@ -1,14 +1,14 @@
-"""Employments derived from declarations (registry.services.rebuild_employments)."""
+"""Employments derived from declarations (declarations.employments.rebuild_employments)."""
 
 from datetime import date
 
 import pytest
 
 from declarations.ebds import EbdsDeclaration, EbdsLine, write_ebds
+from declarations.employments import derive_spells, rebuild_employments
 from declarations.periods import Period
 from declarations.services import import_ebds
 from registry.models import Employer, Employment, Insured
-from registry.services import derive_spells, rebuild_employments
 
 PERSON = "100000001"
 

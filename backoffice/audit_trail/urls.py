@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit import views
+from backoffice.audit_trail import views
 
 app_name = "audit"
 

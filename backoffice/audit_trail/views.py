@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from audit import export, selectors, services
-from audit.forms import AuditFilterForm
-from backoffice.decorators import agency_required
-from damane.access import client_ip
+from audit import export, services
+from backoffice.audit_trail import selectors
+from backoffice.audit_trail.forms import AuditFilterForm
+from damane.access import agency_required, client_ip
 from damane.roles import is_supervisor
 
 PAGE_SIZE = 50
