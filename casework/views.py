@@ -9,6 +9,7 @@ from casework.forms import ConfirmForm, IdUpdateForm, NameCorrectionForm, Treaty
 from casework.models import Case, CaseDocument, CaseKind
 from casework.services import case_create
 from damane.access import client_ip, insured_required
+from damane.storage import open_for_download
 from declarations.status import status_for_employer
 from registry.models import Employer
 from treaties.selectors import treaty_progress
@@ -40,7 +41,7 @@ def document_download(request, pk):
     is_staff = request.user.is_staff and request.user.is_verified()
     if not (is_owner or is_staff):
         raise Http404
-    response = FileResponse(document.file.open("rb"), content_type=document.content_type)
+    response = FileResponse(open_for_download(document.file), content_type=document.content_type)
     extension = document.file.name.rsplit(".", 1)[-1]
     response["Content-Disposition"] = f'attachment; filename="document-{document.pk}.{extension}"'
     response["Cache-Control"] = "private, no-store"

@@ -31,7 +31,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from damane.api import is_api_request, problem
-from damane.storage import StorageUnavailable
+from damane.storage import StorageUnavailable, StorageUnreadable
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,10 @@ def outage_response(exception: BaseException | None, request=None) -> HttpRespon
     exception = outage_error(exception)
     if exception is None:
         return None
-    if isinstance(exception, StorageUnavailable):
+    if isinstance(exception, StorageUnreadable):
+        # damane.storage logged the cause; nothing was sent before this answer.
+        service = "storage_read"
+    elif isinstance(exception, StorageUnavailable):
         # damane.storage logged the cause and removed what it had written.
         service = "storage"
     elif isinstance(exception, OUTAGE_ERRORS):
@@ -74,6 +77,7 @@ API_UNAVAILABLE_DETAIL = {
     "database": "the service cannot reach its database; nothing was checked or recorded, try again later",
     "redis": "the service cannot reach one of its services; nothing was checked or recorded, try again later",
     "storage": "the file could not be stored; nothing was recorded, try again later",
+    "storage_read": "the file cannot be read right now; try again later",
 }
 
 
