@@ -273,7 +273,8 @@ class S3Server:
     def kill(self) -> None:
         """The store goes away at once (its objects with it: moto keeps them in memory)."""
         if self.process.poll() is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: the server and any child
             self.process.wait(timeout=10)
 
 
