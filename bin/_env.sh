@@ -71,6 +71,8 @@ missing_packages() {
     # The suite drives Debian's Chromium and reads PDFs with poppler.
     command -v chromium >/dev/null 2>&1 || echo chromium
     { command -v pdftoppm >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1; } || echo poppler-utils
+    # The balancer's configuration is checked by HAProxy itself (tests/test_balancer.py).
+    command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || echo haproxy
     # Throwaway servers (tests/servers.py) when no URL is set and nothing answers.
     if [ -z "${DATABASE_URL:-}" ] && ! _answers "${DAMANE_PROBE_POSTGRES:-127.0.0.1:5432}" && ! _have_pg_ctl; then
       echo postgresql
