@@ -68,6 +68,11 @@ defaults
     option forwardfor
     option redispatch
     retries 2
+    # A node that dies with a request in flight closes without answering: a GET or HEAD is
+    # sent again to another node; anything else (a login, an issuance) fails to the person,
+    # who sends it again (issuing is idempotent: the same request the same day returns the
+    # same certificate).
+    retry-on conn-failure empty-response
     timeout connect 1s
     timeout client 60s
     timeout server 35s
@@ -82,6 +87,7 @@ frontend stats
     stats uri /stats
 backend web
     balance leastconn
+    http-request disable-l7-retry unless METH_GET
     option httpchk
     http-check send meth GET uri /health/ready/ hdr Host 127.0.0.1
     http-check expect status 200

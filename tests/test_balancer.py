@@ -34,5 +34,8 @@ def test_the_balancer_checks_readiness_and_finds_every_replica():
     assert "http-check expect status 200" in text
     # Replicas by the compose service name, re-resolved: scaling web up or down needs no edit.
     assert re.search(r"server-template web \d+ web:8000 check resolvers docker", text)
-    # A request that could not connect to a dead replica goes to another; nothing already sent is repeated.
-    assert "option redispatch" in text and "retry-on" not in text
+    # A request that could not connect to a dead replica goes to another; a GET it dropped unanswered
+    # too; a POST already sent is never repeated.
+    assert "option redispatch" in text
+    assert "retry-on conn-failure empty-response" in text
+    assert "http-request disable-l7-retry unless METH_GET" in text
