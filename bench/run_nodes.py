@@ -10,7 +10,7 @@ read-only place (as the mounted secret of production), then **two gunicorn
 nodes, each with a var/ directory of its own** (DAMANE_VAR_DIR, and
 PROMETHEUS_MULTIPROC_DIR inside it), one Celery worker with a third, and
 Debian's HAProxy in front, health-checking /health/ready/ every second
-(down after 3 failures, up after 2 successes, 3 s to answer; retries with
+(down after 3 failures, up after 2 successes, 5 s to answer; retries with
 redispatch for requests that could not connect). bench/locustfile.py runs
 headless against HAProxy at one node's peak (docs/scaling.md: 18 insured users
 and one verifier, as bench/run_faults.py), first spread over both nodes, then,
@@ -76,8 +76,9 @@ defaults
     timeout connect 1s
     timeout client 60s
     timeout server 35s
-    # A check answered within 3 s counts: a busy node is slow, not gone.
-    timeout check 3s
+    # A check answered within 5 s counts: a busy node is slow, not gone (a dead one
+    # refuses the connection at once).
+    timeout check 5s
 frontend portal
     bind 127.0.0.1:{port}
     default_backend web
