@@ -31,19 +31,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Iterator
 
 from django.core.files.base import File
 
 logger = logging.getLogger(__name__)
 
-try:  # the object store's client (django-storages' S3 backend) raises its own errors
-    from boto3.exceptions import Boto3Error
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    STORAGE_ERRORS: tuple[type[BaseException], ...] = (OSError, BotoCoreError, ClientError, Boto3Error)
-except ImportError:  # pragma: no cover - boto3 is a dependency; the file system needs nothing else
-    STORAGE_ERRORS = (OSError,)
+def is_storage_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the storage failed: a disk error, or one of the object store's client.
+
+    boto3 is imported only by a process whose storage is the object store (about
+    25 MB a process): its errors are recognised once it is loaded, never imported here.
+    """
+    if isinstance(exc, OSError):
+        return True
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is not None and isinstance(exc, (botocore.BotoCoreError, botocore.ClientError)):
+        return True
+    boto3 = sys.modules.get("boto3.exceptions")
+    return boto3 is not None and isinstance(exc, boto3.Boto3Error)
 
 
 class StorageUnavailable(Exception):
@@ -79,7 +87,9 @@ def store(field_file, filename: str, content, stored: StoredFiles | None = None)
     name = field_file.field.generate_filename(field_file.instance, filename)
     try:
         exists = storage.exists(name)
-    except STORAGE_ERRORS as exc:
+    except Exception as exc:
+        if not is_storage_error(exc):
+            raise
         logger.error("upload not stored: %s", exc.__class__.__name__, extra={"errno": getattr(exc, "errno", None)})
         raise StorageUnavailable(str(exc)) from exc
     if exists:
@@ -90,7 +100,9 @@ def store(field_file, filename: str, content, stored: StoredFiles | None = None)
         saved = storage.save(
             name, content if isinstance(content, File) else File(content), max_length=field_file.field.max_length
         )
-    except STORAGE_ERRORS as exc:
+    except Exception as exc:
+        if not is_storage_error(exc):
+            raise
         logger.error("upload not stored: %s", exc.__class__.__name__, extra={"errno": getattr(exc, "errno", None)})
         _delete(storage, name)
         raise StorageUnavailable(str(exc)) from exc
@@ -117,7 +129,9 @@ def open_for_download(field_file):
         handle.seek(0)
     except FileNotFoundError:
         raise
-    except STORAGE_ERRORS as exc:
+    except Exception as exc:
+        if not is_storage_error(exc):
+            raise
         logger.error("stored file not readable: %s", exc.__class__.__name__)
         raise StorageUnreadable(str(exc)) from exc
     return handle
@@ -126,5 +140,7 @@ def open_for_download(field_file):
 def _delete(storage, name: str) -> None:
     try:
         storage.delete(name)
-    except STORAGE_ERRORS as exc:  # a read-only volume or a store that is down: logged for the operator
+    except Exception as exc:  # a read-only volume or a store that is down: logged for the operator
+        if not is_storage_error(exc):
+            raise
         logger.error("could not remove a partly stored upload: %s", exc.__class__.__name__)
