@@ -50,6 +50,7 @@ from damane.access import agency_required, client_ip, staff_required
 from damane.agencies import AGENCIES
 from damane.ratelimit import ratelimit
 from damane.roles import AGENT, SUPERVISOR, held_roles, is_treaty_officer, staff_roles
+from damane.storage import open_for_download
 from declarations.status import status_for_employer
 from registry.models import Insured
 
@@ -350,7 +351,7 @@ def identity_change_reject(request, pk):
 @agency_required
 def identity_change_document(request, pk):
     change = get_object_or_404(IdentityChange, pk=pk)
-    response = FileResponse(change.document.open("rb"), content_type=change.document_type)
+    response = FileResponse(open_for_download(change.document), content_type=change.document_type)
     extension = change.document.name.rsplit(".", 1)[-1]
     response["Content-Disposition"] = f'attachment; filename="identity-change-{change.pk}.{extension}"'
     response["Cache-Control"] = "private, no-store"

@@ -73,6 +73,8 @@ missing_packages() {
     { command -v pdftoppm >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1; } || echo poppler-utils
     # The fund's key in an HSM: the tests sign through SoftHSM2's PKCS#11 token.
     { command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2.so ]; } || echo softhsm2
+    # The balancer's configuration is checked by HAProxy itself (tests/test_balancer.py).
+    command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || echo haproxy
     # Throwaway servers (tests/servers.py) when no URL is set and nothing answers.
     if [ -z "${DATABASE_URL:-}" ] && ! _answers "${DAMANE_PROBE_POSTGRES:-127.0.0.1:5432}" && ! _have_pg_ctl; then
       echo postgresql

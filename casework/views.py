@@ -11,6 +11,7 @@ from casework.services import case_create
 from casework.signals import case_page_context
 from damane.access import client_ip, insured_required
 from damane.hooks import merged_context
+from damane.storage import open_for_download
 from declarations.status import status_for_employer
 from registry.models import Employer
 
@@ -42,7 +43,7 @@ def document_download(request, pk):
     is_staff = request.user.is_staff and request.user.is_verified()
     if not (is_owner or is_staff):
         raise Http404
-    response = FileResponse(document.file.open("rb"), content_type=document.content_type)
+    response = FileResponse(open_for_download(document.file), content_type=document.content_type)
     extension = document.file.name.rsplit(".", 1)[-1]
     response["Content-Disposition"] = f'attachment; filename="document-{document.pk}.{extension}"'
     response["Cache-Control"] = "private, no-store"

@@ -31,7 +31,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from damane.api import is_api_request, problem
-from damane.storage import StorageUnavailable
+from damane.storage import StorageUnavailable, StorageUnreadable
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,10 @@ def outage_response(exception: BaseException | None, request=None) -> HttpRespon
     exception = outage_error(exception)
     if exception is None:
         return None
-    if isinstance(exception, StorageUnavailable):
+    if isinstance(exception, StorageUnreadable):
+        # damane.storage logged the cause; nothing was sent before this answer.
+        service = "storage_read"
+    elif isinstance(exception, StorageUnavailable):
         # damane.storage logged the cause and removed what it had written.
         service = "storage"
     elif isinstance(exception, OUTAGE_ERRORS):
@@ -75,6 +78,7 @@ API_UNAVAILABLE_DETAIL = {
     "redis": "the service cannot reach one of its services; nothing was checked or recorded, try again later",
     "storage": "the file could not be stored; nothing was recorded, try again later",
     "timestamp": "the trusted time service did not answer; no certificate was issued, try again in a minute",
+    "storage_read": "the file cannot be read right now; try again later",
 }
 
 

@@ -366,16 +366,43 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+# Uploads go to an S3-compatible object store when DAMANE_S3_BUCKET is set (every
+# node and worker then sees every file: docs/scaling.md, "Many nodes"), to MEDIA_ROOT
+# on the local disk otherwise (bin/demo, one machine). The bucket is private: objects
+# are written without an ACL (the bucket's, private), encrypted at rest by the store
+# (DAMANE_S3_SSE), and read only by the web processes, which stream them after the
+# access check; no URL to the store, presigned or not, is ever given to a browser
+# (damane/objectstore.py).
+DAMANE_S3_BUCKET = env_str("DAMANE_S3_BUCKET")
+if DAMANE_S3_BUCKET:
+    from damane.objectstore import s3_storage
+
+    _default_storage = s3_storage(
+        bucket=DAMANE_S3_BUCKET,
+        endpoint_url=env_str("DAMANE_S3_ENDPOINT_URL"),
+        region=env_str("DAMANE_S3_REGION"),
+        access_key=env_str("DAMANE_S3_ACCESS_KEY_ID"),
+        secret_key=env_str("DAMANE_S3_SECRET_ACCESS_KEY"),
+        prefix=env_str("DAMANE_S3_PREFIX"),
+        sse=env_str("DAMANE_S3_SSE", "AES256"),
+        kms_key_id=env_str("DAMANE_S3_KMS_KEY_ID"),
+        connect_timeout=env_float("DAMANE_S3_CONNECT_TIMEOUT", 2.0),
+        read_timeout=env_float("DAMANE_S3_READ_TIMEOUT", 10.0),
+        addressing_style=env_str("DAMANE_S3_ADDRESSING_STYLE", "path"),
+    )
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# Uploads (ID copies, e-BDS files, certificate PDFs) are never served by URL:
-# MEDIA_ROOT is outside the web root and views stream files after access checks.
+# Uploads (ID copies, supporting documents) are never served by URL: MEDIA_ROOT is
+# outside the web root and views stream files after access checks. e-BDS files (waiting
+# for a worker, then imported) and signed certificate PDFs are rows in PostgreSQL.
 MEDIA_ROOT = Path(env_str("DAMANE_MEDIA_ROOT", str(VAR_DIR / "private")))
 # Never routed: no URL serves MEDIA_ROOT (pytest-django and Django checks need a string).
 MEDIA_URL = "/private-media-never-served/"

@@ -219,6 +219,90 @@ def throwaway_redis(redis_server: str | None = None) -> Iterator[RedisServer]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+# --- An S3-compatible object store ---------------------------------------------------------
+
+S3_ACCESS_KEY = "damane-test-access"
+S3_SECRET_KEY = "damane-test-secret"  # moto accepts any key; the client must still sign with one
+
+
+@dataclass
+class S3Server:
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint_url, region_name="us-east-1",
+            aws_access_key_id=S3_ACCESS_KEY, aws_secret_access_key=S3_SECRET_KEY,
+        )  # fmt: skip
+
+    def create_bucket(self, name: str) -> None:
+        """A private bucket (no public access) whose objects are encrypted by default, as the fund's."""
+        client = self.client()
+        client.create_bucket(Bucket=name)
+        client.put_public_access_block(
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )  # fmt: skip
+        client.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+
+    def env(self, bucket: str) -> dict:
+        """The settings' environment for a portal process that stores its uploads here."""
+        return {
+            "DAMANE_S3_BUCKET": bucket,
+            "DAMANE_S3_ENDPOINT_URL": self.endpoint_url,
+            "DAMANE_S3_REGION": "us-east-1",
+            "DAMANE_S3_ACCESS_KEY_ID": S3_ACCESS_KEY,
+            "DAMANE_S3_SECRET_ACCESS_KEY": S3_SECRET_KEY,
+        }
+
+    def kill(self) -> None:
+        """The store goes away at once (its objects with it: moto keeps them in memory)."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: the server and any child
+            self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def throwaway_s3(log: Path | None = None) -> Iterator[S3Server]:
+    """moto's S3 server (a real HTTP S3 API, objects in memory) on a free port, as a separate process."""
+    port = free_port()
+    out = log.open("wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    server = S3Server(process, port)
+    try:
+        deadline = time.monotonic() + 60
+        while not answers("127.0.0.1", port, timeout=0.5):
+            if process.poll() is not None:
+                raise RuntimeError(f"moto's S3 server exited with {process.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("moto's S3 server did not answer within 60 s")
+            time.sleep(0.1)
+        yield server
+    finally:
+        server.kill()
+        if log:
+            out.close()
+
+
 # --- bin/test: servers as needed, then the command ---------------------------------------
 
 

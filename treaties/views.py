@@ -19,6 +19,7 @@ from casework.four_eyes import can_decide as can_decide_four_eyes
 from casework.models import Case, CaseKind, CaseStatus
 from damane.access import client_ip, staff_required
 from damane.roles import is_treaty_officer
+from damane.storage import open_for_download
 from treaties import services
 from treaties.forms import DecisionForm, PeriodFormSet, VersionForm
 from treaties.models import Convention, ForeignPeriodVersion
@@ -217,7 +218,7 @@ def certificate_issue_view(request, reference):
 @treaty_required
 def version_document(request, pk):
     version = get_object_or_404(ForeignPeriodVersion, pk=pk)
-    response = FileResponse(version.document.open("rb"), content_type=version.document_type)
+    response = FileResponse(open_for_download(version.document), content_type=version.document_type)
     extension = version.document.name.rsplit(".", 1)[-1]
     response["Content-Disposition"] = f'attachment; filename="treaty-periods-{version.pk}.{extension}"'
     response["Cache-Control"] = "private, no-store"
