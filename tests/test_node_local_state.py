@@ -36,6 +36,8 @@ NODE_LOCAL = {
     "SMS_FILE_PATH": "only written by the file SMS backend (tests, development); production sends through Twilio",
     "DAMANE_SIGNING_DIR": "development keys only; production points DAMANE_SIGNING_*_PATH at the read-only "
     "secret mounted on every node",
+    "DAMANE_SIGNING_CRL_PATH": "the issuing CA's revocation list, read-only, mounted beside the signing secret "
+    "on every node and refreshed there by the operators (docs/signing.md)",
     "DAMANE_QR_KEYS_DIR": "read-only QR seal keys, distributed with the signing secret (rotate_signing_key "
     "runs once, against the secret store)",
     "DAMANE_SIGNING_KEY_PATH": "development key (see DAMANE_SIGNING_DIR)",
