@@ -11,9 +11,14 @@ from django.utils import timezone
 from certificates.documents import normalize_verification_code
 from certificates.models import Certificate
 from certificates.qrpayload import PayloadError, sign_payload, split_qr_text, verify_payload
+from damane import replica
 
 PUBLIC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 REVOCATION_LIST_VERSION = 1
+
+
+def _none(found) -> bool:
+    return found is None
 
 
 def _certificates():
@@ -23,14 +28,14 @@ def _certificates():
 def by_public_id(public_id: str) -> Certificate | None:
     if not PUBLIC_ID_RE.match(public_id or ""):
         return None
-    return _certificates().filter(public_id=public_id).first()
+    return replica.read(lambda: _certificates().filter(public_id=public_id).first(), missed=_none)
 
 
 def by_code(raw: str) -> Certificate | None:
     code = normalize_verification_code(raw or "")
     if code is None:
         return None
-    return _certificates().filter(verification_code=code).first()
+    return replica.read(lambda: _certificates().filter(verification_code=code).first(), missed=_none)
 
 
 def _lookup_sql() -> str:
@@ -53,8 +58,12 @@ def by_code_fast(raw: str) -> Certificate | None:
     code = normalize_verification_code(raw or "")
     if code is None:
         return None
-    found = list(Certificate.objects.raw(_LOOKUP_SQL, [code]))
+    found = replica.read(lambda: list(Certificate.objects.raw(_LOOKUP_SQL, [code])), missed=_empty)
     return found[0] if found else None
+
+
+def _empty(found: list) -> bool:
+    return not found
 
 
 def read_qr_text(raw: str, *, public_keys=None) -> dict | None:
@@ -111,16 +120,19 @@ def revocation_list() -> dict:
     """Revoked and replaced certificates still within their validity, hashed, and
     the same content signed with the QR seal key so that a cached copy can be trusted."""
     today = timezone.localdate()
-    current = Certificate.objects.filter(valid_until__gte=today)
-    revoked = sorted(
-        revocation_entry(p) for p in current.filter(revoked_at__isnull=False).values_list("public_id", flat=True)
-    )
-    replaced = sorted(
-        revocation_entry(p)
-        for p in current.filter(revoked_at__isnull=True, superseded_by__isnull=False).values_list(
-            "public_id", flat=True
+
+    def ids() -> tuple[list[str], list[str]]:
+        current = Certificate.objects.filter(valid_until__gte=today)
+        revoked = list(current.filter(revoked_at__isnull=False).values_list("public_id", flat=True))
+        replaced = list(
+            current.filter(revoked_at__isnull=True, superseded_by__isnull=False).values_list("public_id", flat=True)
         )
-    )
+        return revoked, replaced
+
+    # From the replica when its lag allows (both lists in one read, so from one server).
+    revoked_ids, replaced_ids = replica.read(ids)
+    revoked = sorted(revocation_entry(p) for p in revoked_ids)
+    replaced = sorted(revocation_entry(p) for p in replaced_ids)
     generated_at = timezone.now().replace(microsecond=0).isoformat()
     claims = {"t": "revocations", "v": REVOCATION_LIST_VERSION, "g": generated_at, "r": revoked, "s": replaced}
     return {
