@@ -30,6 +30,7 @@ Without a replica alias nothing here does anything: every read goes to ``default
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import logging
@@ -147,10 +148,9 @@ def mark_down(exc: Exception) -> None:
 
 
 def _close_quietly() -> None:
-    try:
+    # A dead connection may fail to close; it is dropped either way.
+    with contextlib.suppress(Exception):
         connections[REPLICA].close()
-    except Exception:  # noqa: S110 - a dead connection may fail to close; it is dropped either way
-        pass
 
 
 def replica_reads(view):
