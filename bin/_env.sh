@@ -27,6 +27,12 @@ _have_redis_server() {
   command -v redis-server >/dev/null 2>&1
 }
 
+# PgBouncer, which tests/test_pgbouncer.py starts in front of the test database.
+_have_pgbouncer() {
+  if [ -n "${DAMANE_PGBOUNCER+set}" ]; then [ -x "$DAMANE_PGBOUNCER" ]; return; fi
+  command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]
+}
+
 _LIBRARIES=""
 _have_library() {
   local name="$1"
@@ -71,6 +77,7 @@ missing_packages() {
     # The suite drives Debian's Chromium and reads PDFs with poppler.
     command -v chromium >/dev/null 2>&1 || echo chromium
     { command -v pdftoppm >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1; } || echo poppler-utils
+    _have_pgbouncer || echo pgbouncer
     # Throwaway servers (tests/servers.py) when no URL is set and nothing answers.
     if [ -z "${DATABASE_URL:-}" ] && ! _answers "${DAMANE_PROBE_POSTGRES:-127.0.0.1:5432}" && ! _have_pg_ctl; then
       echo postgresql

@@ -276,6 +276,84 @@ def throwaway_standby(
         shutil.rmtree(directory, ignore_errors=True)
 
 
+# --- PgBouncer -------------------------------------------------------------------------
+
+
+@dataclass
+class PgBouncerServer:
+    process: subprocess.Popen
+    port: int
+    directory: Path
+
+    def admin(self, command: str) -> list[dict]:
+        """A command of PgBouncer's console (SHOW POOLS, SHOW STATS…), as rows."""
+        import psycopg
+        from psycopg.rows import dict_row
+
+        # The console speaks the simple query protocol only: a client-side cursor.
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            dbname="pgbouncer",
+            autocommit=True,
+            cursor_factory=psycopg.ClientCursor,
+            row_factory=dict_row,
+        ) as conn:
+            return conn.execute(command).fetchall()
+
+
+@contextlib.contextmanager
+def throwaway_pgbouncer(
+    *, host: str, port: int, user: str = "postgres", password: str = "", pool_size: int = 2
+) -> Iterator[PgBouncerServer]:
+    """Debian's ``pgbouncer`` in transaction mode in front of ``host:port``, on a free port.
+
+    Every database of the server is reachable through it (``*``); at most
+    ``pool_size`` server connections per database and user, whatever the number
+    of clients, which is what transaction mode is for (docs/scaling.md, "PgBouncer").
+    """
+    binary = os.environ.get("DAMANE_PGBOUNCER") or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.access(binary, os.X_OK):
+        raise FileNotFoundError("pgbouncer is not installed (apt-get install pgbouncer)")
+    directory = Path(tempfile.mkdtemp(prefix="damane-pgbouncer-"))
+    listen = free_port()
+    server = f"host={host} port={port} user={user}" + (f" password={password}" if password else "")
+    (directory / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = {server}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {listen}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {directory}/userlist.txt\nadmin_users = {user}\n"
+        f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 200\n"
+        f"logfile = {directory}/pgbouncer.log\n"
+    )
+    (directory / "userlist.txt").write_text(f'"{user}" ""\n')
+    command = [binary, str(directory / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        # PgBouncer refuses to run as root.
+        account = pwd.getpwnam("postgres")
+        for path in (directory, directory / "pgbouncer.ini", directory / "userlist.txt"):
+            os.chown(path, account.pw_uid, account.pw_gid)
+        command = ["runuser", "-u", "postgres", "--", *command]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not answers("127.0.0.1", listen, timeout=0.2):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"pgbouncer did not start: {process.stderr.read().decode(errors='replace')}")
+            time.sleep(0.05)
+        yield PgBouncerServer(process, listen, directory)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 # --- Redis ----------------------------------------------------------------------------
 
 
