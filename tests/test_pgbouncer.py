@@ -13,9 +13,11 @@ inside one transaction, whichever server connection it gets).
 
 from __future__ import annotations
 
+import io
 import shutil
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
@@ -118,3 +120,23 @@ def test_ten_concurrent_identical_requests_give_one_certificate_on_two_server_co
     assert {type(r) for r in results} == {Certificate}, results
     assert len({r.pk for r in results}) == 1
     assert Certificate.objects.count() == 1
+
+
+def test_e_bds_imports_run_through_pgbouncer_copy_and_staging_table_included(tmp_path):
+    # The fast path COPYs into a session temporary table made inside the import's
+    # transaction (declarations/bulk.py): on whichever server connection each file gets.
+    from declarations.models import Declaration
+    from tests.declarations.ebds_testkit import make_declaration, make_line, write
+
+    paths = []
+    for period, line in (
+        ("202501", make_line("100000001", is_new=True, cin="J456789")),
+        ("202502", make_line("100000001")),
+        ("202503", make_line("100000001")),
+    ):
+        path = tmp_path / f"DS_1234567_{period}.txt"
+        path.write_text(write(make_declaration(period, [line])), encoding="ascii", newline="")
+        paths.append(str(path))
+    out = io.StringIO()
+    call_command("import_ebds", *paths, stdout=out, stderr=io.StringIO())
+    assert sorted(Declaration.objects.values_list("period", flat=True)) == ["202501", "202502", "202503"]
