@@ -38,7 +38,7 @@ def test_a_replica_url_adds_a_pooled_replica_alias_that_gives_up_fast_and_is_nev
     assert replica["ENGINE"] == default["ENGINE"] == "damane.postgresql"
     assert replica["OPTIONS"]["connect_timeout"] == 1 and replica["OPTIONS"]["pool"]["timeout"] == 1
     assert default["OPTIONS"]["pool"]["timeout"] == 3.0
-    assert replica["TEST"] == {"MIRROR": "default"}
+    assert replica["TEST"]["MIRROR"] == "default"
 
 
 def test_behind_pgbouncer_no_server_side_cursors():
