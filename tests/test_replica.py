@@ -191,6 +191,47 @@ def test_with_replay_paused_the_lag_rule_sends_look_ups_to_the_primary(client, a
     assert api["state"] == "revoked" and certificate_queries(standby) == 2
 
 
+@pytest.fixture
+def pooled_replica():
+    """The replica alias as production has it: the pooled backend (damane/postgresql), its own pool."""
+    saved = connections.settings[replica.REPLICA]
+    conf = copy.deepcopy(saved)
+    conf["ENGINE"] = "damane.postgresql"
+    conf["OPTIONS"] = {**conf["OPTIONS"], "pool": {"min_size": 1, "max_size": 2, "timeout": 1}}
+    connections[replica.REPLICA].close()
+    delattr(connections._connections, replica.REPLICA)
+    connections.settings[replica.REPLICA] = conf
+    yield connections[replica.REPLICA]
+    connections[replica.REPLICA].close()
+    connections[replica.REPLICA].close_pool()
+    delattr(connections._connections, replica.REPLICA)
+    connections.settings[replica.REPLICA] = saved
+
+
+def test_with_the_pooled_backend_the_replica_has_its_own_pool_and_a_stopped_replica_costs_one_second_once(
+    client, amina, standby, pooled_replica
+):
+    certificate = certificate_issue(insured=amina, kind="employment")
+    wait_until(lambda: replica_has(certificate), timeout=5)
+    page, api, _primary, standby_queries = look_up(client, certificate)
+    assert page.status_code == 200 and api["genuine"] is True
+    assert certificate_queries(standby_queries) == 2
+    pool = pooled_replica.pool
+    assert pool is not None and str(pool.kwargs["port"]) == str(standby.port)
+    assert pool is not connections["default"].pool
+    pooled_replica.close()
+    standby.stop()
+    try:
+        started = time.monotonic()
+        page, api, primary, _none = look_up(client, certificate, replica_up=False)
+        # The pool waits its timeout (1 s) for a connection to the stopped replica, once; then the primary answers.
+        assert page.status_code == 200 and api["genuine"] is True and certificate_queries(primary) == 2
+        assert time.monotonic() - started < 3
+        assert not replica.current_sample().usable
+    finally:
+        standby.start()
+
+
 def test_with_the_replica_stopped_verification_keeps_answering(client, amina, standby):
     certificate = certificate_issue(insured=amina, kind="employment")
     wait_until(lambda: replica_has(certificate), timeout=5)
