@@ -21,7 +21,7 @@ alias (a hot standby of the primary). Three pieces decide where a read goes:
 
 The lag: 0 when the replica has replayed everything the primary had written
 when the sample began (its ``pg_current_wal_insert_lsn()``; asked again up to
-five times 50 ms apart, since WAL the primary wrote an instant before, from
+three times 20 ms apart, since WAL the primary wrote an instant before, from
 autovacuum for instance, is not a lag), else the age of the last transaction
 the replica replayed (``now() - pg_last_xact_replay_timestamp()``).
 A replica that stopped receiving WAL (replay paused, a broken link to the
@@ -90,11 +90,10 @@ def _due(sample: Sample, now: float) -> bool:
 
 
 # When the replica is found behind, it is asked again this many times, this long apart
-# (at most 250 ms, paid only then, by the one request taking the sample): WAL written a
-# moment before the sample (autovacuum, a checkpoint, an asynchronous commit the WAL
-# writer flushes within its 200 ms) is not a lag.
-_RECHECKS = 5
-_RECHECK_PAUSE = 0.05
+# (at most 60 ms, paid only then, by the one request taking the sample): WAL written a
+# moment before the sample (autovacuum, a checkpoint) is not a lag.
+_RECHECKS = 3
+_RECHECK_PAUSE = 0.02
 
 
 def measure_lag() -> float:
