@@ -1,6 +1,6 @@
 """Verify API against a trivial JSON view, under the same gunicorn, in one run (issue 10, item 3).
 
-    .venv/bin/python bench/bench_verify.py [--duration 10] [--connections 16] [--workers 2]
+    .venv/bin/python bench/bench_verify.py [--duration 10] [--connections 16] [--workers 2] [--reuse-database]
 
 Builds a database of its own (bench/stack.py: migrated, demo data, one real
 certificate issued through the service), starts gunicorn with
@@ -73,13 +73,20 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (shipped: 4)")
+    parser.add_argument(
+        "--reuse-database", action="store_true", help="use the database an earlier run built (new signing keys only)"
+    )
     args = parser.parse_args()
 
     var = stack.temp_var_dir()
-    stack.prepare_database(args.database_url, args.redis_url, var.name)
     env = stack.production_env(
         args.database_url, args.redis_url, var.name, DAMANE_VERIFY_LOOKUPS_PER_MINUTE="100000000"
     )
+    if args.reuse_database:
+        init = [sys.executable, "manage.py", "init_signing"]
+        subprocess.run(init, cwd=stack.ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    else:
+        stack.prepare_database(args.database_url, args.redis_url, var.name)
     manage = [sys.executable, "manage.py", "shell", "-c"]
     code = subprocess.run(
         [*manage, ISSUE_ONE], cwd=stack.ROOT, env=env, check=True, capture_output=True, text=True

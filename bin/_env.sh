@@ -27,6 +27,12 @@ _have_redis_server() {
   command -v redis-server >/dev/null 2>&1
 }
 
+# PgBouncer, which tests/test_pgbouncer.py starts in front of the test database.
+_have_pgbouncer() {
+  if [ -n "${DAMANE_PGBOUNCER+set}" ]; then [ -x "$DAMANE_PGBOUNCER" ]; return; fi
+  command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]
+}
+
 _LIBRARIES=""
 _have_library() {
   local name="$1"
@@ -75,6 +81,7 @@ missing_packages() {
     { command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2.so ]; } || echo softhsm2
     # The balancer's configuration is checked by HAProxy itself (tests/test_balancer.py).
     command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || echo haproxy
+    _have_pgbouncer || echo pgbouncer
     # Throwaway servers (tests/servers.py) when no URL is set and nothing answers.
     if [ -z "${DATABASE_URL:-}" ] && ! _answers "${DAMANE_PROBE_POSTGRES:-127.0.0.1:5432}" && ! _have_pg_ctl; then
       echo postgresql

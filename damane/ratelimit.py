@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
@@ -80,6 +81,22 @@ return count
 _hit_script = None
 
 
+# One redis-py client per connection pool of Django's RedisCache: its get_client()
+# builds a new client (and its table of ~170 reply parsers) for every command,
+# a third of a look-up's rate-limit CPU (issue 23). A client is thread-safe: each
+# command borrows a connection from the pool.
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _client(backend):
+    # Django's RedisCacheClient (django.core.cache.backends.redis) runs no scripts of its own.
+    pool = backend._cache._get_connection_pool(write=True)
+    client = _clients.get(pool)
+    if client is None:
+        client = _clients.setdefault(pool, backend._cache._client(connection_pool=pool))
+    return client
+
+
 def _redis_hit(cache_key: str, window: int) -> int | None:
     """The count after this hit, in one Redis round trip; None on another cache backend.
 
@@ -94,8 +111,7 @@ def _redis_hit(cache_key: str, window: int) -> int | None:
     if not isinstance(backend, RedisCache):
         return None
     key = backend.make_and_validate_key(cache_key)
-    # Django's RedisCacheClient (django.core.cache.backends.redis) runs no scripts of its own.
-    client = backend._cache.get_client(key, write=True)
+    client = _client(backend)
     if _hit_script is None:
         _hit_script = client.register_script(_HIT_SCRIPT)
     return int(_hit_script(keys=[key], args=[window + 1], client=client))

@@ -5,6 +5,7 @@ a development signing key created on first run. Every production value comes fro
 the environment; see README.md "Deploying for real" and ``.env.example``.
 """
 
+import copy
 from pathlib import Path
 
 import dj_database_url
@@ -162,6 +163,42 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # this long: the first request once the server is back connects at once.
             "reconnect_timeout": env_float("DATABASE_POOL_RECONNECT_TIMEOUT", 2.0),
         }
+    if env_bool("DATABASE_PGBOUNCER", False):
+        # Behind PgBouncer in transaction mode (docs/scaling.md, "PgBouncer"): a
+        # server-side cursor outside a transaction (WITH HOLD) would outlive the
+        # server connection it was declared on. Prepared statements are already
+        # off: Django sets psycopg's prepare_threshold to None.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+
+# Verification reads from a streaming replica when one is configured
+# (damane/replica.py, docs/scaling.md "Read replica for verification").
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+# The replay lag above which every read goes to the primary, and how often each
+# process samples it (seconds); a replica that did not answer is tried again after
+# DATABASE_REPLICA_RETRY_SECONDS.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env_float("DATABASE_REPLICA_MAX_LAG_SECONDS", 1.0)
+DATABASE_REPLICA_CHECK_SECONDS = env_float("DATABASE_REPLICA_CHECK_SECONDS", 1.0)
+DATABASE_REPLICA_RETRY_SECONDS = env_float("DATABASE_REPLICA_RETRY_SECONDS", 5.0)
+# The models read() may send to the replica (lower-case app_label.model).
+DATABASE_REPLICA_MODELS = frozenset({"certificates.certificate"})
+DATABASE_ROUTERS = ["damane.replica.ReplicaRouter"]
+if DATABASE_REPLICA_URL:
+    replica = copy.deepcopy(DATABASES["default"])
+    replica.update(
+        {
+            key: value
+            for key, value in dj_database_url.parse(DATABASE_REPLICA_URL).items()
+            if key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")
+        }
+    )
+    replica_options = replica.setdefault("OPTIONS", {})
+    # A replica that does not answer is skipped: wait for it briefly, then ask the primary.
+    replica_options["connect_timeout"] = env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 1)
+    if "pool" in replica_options:
+        replica_options["pool"] = {**replica_options["pool"], "timeout": replica_options["connect_timeout"]}
+    # Tests: the replica alias is the test database itself unless a test points it at a standby.
+    replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = replica
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits and lockouts must be shared between processes) -------

@@ -32,12 +32,14 @@ urlpatterns = [
     path("health/live/", health.liveness, name="liveness"),
     path("health/ready/", health.readiness, name="readiness"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    # Verification first after these: the busiest public paths, resolved without
+    # trying every pattern of the pages below (issue 23, docs/benchmarks.md).
+    path("verify/", include(verification.urls)),
+    path("api/v1/", include(verification.api_urls)),
     path("", include(accounts.urls)),
     path("certificates/", include(certificates.urls)),
     path("requests/", include(casework.urls)),
     path("me/alerts/", include(alerts.urls)),
-    path("verify/", include(verification.urls)),
-    path("api/v1/", include(verification.api_urls)),
     path("staff/treaties/", include(treaties.urls)),
     path("staff/audit/", include(backoffice.audit_trail.urls)),
     path("staff/unregistered/", include(unregistered.urls)),

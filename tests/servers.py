@@ -169,6 +169,191 @@ def throwaway_postgres(pg_ctl: str | None = None) -> Iterator[PostgresServer]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def _postgres_tool(pg_ctl: str, name: str) -> str:
+    """Another binary of the same PostgreSQL version as ``pg_ctl`` (pg_basebackup must match its server)."""
+    sibling = Path(pg_ctl).parent / name
+    return str(sibling) if sibling.exists() else (shutil.which(name) or name)
+
+
+@dataclass
+class StandbyServer:
+    """A hot standby streaming from a primary (``pg_basebackup -R``), started with ``pg_ctl``."""
+
+    pg_ctl: str
+    port: int
+    directory: Path
+
+    @property
+    def datadir(self) -> Path:
+        return self.directory / "data"
+
+    def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = [self.pg_ctl, "-D", str(self.datadir), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+
+    def start(self) -> None:
+        self._ctl("-l", str(self.directory / "standby.log"), "-w", "-t", "60", "start")
+        wait_for_postgres(self.port)
+
+    def stop(self) -> None:
+        self._ctl("-m", "immediate", "-w", "stop", check=False)
+
+
+class ReplicationRefused(RuntimeError):
+    """The primary does not allow replication connections from here (pg_hba.conf)."""
+
+
+@contextlib.contextmanager
+def throwaway_standby(
+    *, host: str, port: int, user: str = "postgres", password: str = "", pg_ctl: str | None = None
+) -> Iterator[StandbyServer]:
+    """A hot standby of the PostgreSQL at ``host:port`` for as long as the block runs.
+
+    A base backup with ``-R`` (standby.signal and primary_conninfo), WAL streamed
+    during the backup, its own postgresql.conf and pg_hba.conf (a Debian cluster
+    keeps them outside its data directory), on a free port. No replication slot:
+    nothing is left on the primary when the block ends, even after a crash.
+    """
+    import psycopg
+
+    pg_ctl = pg_ctl or find_pg_ctl()
+    if not pg_ctl:
+        raise FileNotFoundError(install_hint(["postgres"]))
+    env = {**os.environ, "PGPASSWORD": password} if password else dict(os.environ)
+    with psycopg.connect(host=host, port=port, user=user, dbname="postgres", password=password or None) as conn:
+        # A hot standby refuses to start with less of these than its primary has.
+        primary = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in (
+                "max_connections",
+                "max_worker_processes",
+                "max_wal_senders",
+                "max_prepared_transactions",
+                "max_locks_per_transaction",
+            )
+        }
+    directory = Path(tempfile.mkdtemp(prefix="damane-standby-"))
+    standby_port = free_port()
+    server = StandbyServer(pg_ctl, standby_port, directory)
+    basebackup = [
+        _postgres_tool(pg_ctl, "pg_basebackup"),
+        *("-h", host, "-p", str(port), "-U", user, "-D", str(server.datadir)),
+        *("-R", "-X", "stream", "-c", "fast", "--no-sync"),
+    ]
+    if os.geteuid() == 0:
+        account = pwd.getpwnam("postgres")
+        os.chown(directory, account.pw_uid, account.pw_gid)
+        basebackup = ["runuser", "-u", "postgres", "--", *basebackup]
+    try:
+        result = subprocess.run(basebackup, capture_output=True, text=True, env=env, timeout=300)
+        if result.returncode != 0:
+            if "replication connection" in result.stderr and "pg_hba.conf" in result.stderr:
+                raise ReplicationRefused(result.stderr.strip())
+            raise RuntimeError(f"pg_basebackup failed: {result.stderr.strip()}")
+        settings = {
+            **primary,
+            "port": standby_port,
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{directory}'",
+            "hot_standby": "on",
+            # Replay waits at most this long for a query in its way, so the lag stays small.
+            "max_standby_streaming_delay": "'1s'",
+            "fsync": "off",
+            "logging_collector": "off",
+        }
+        (server.datadir / "postgresql.conf").write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
+        (server.datadir / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        if os.geteuid() == 0:
+            for name in ("postgresql.conf", "pg_hba.conf"):
+                os.chown(server.datadir / name, account.pw_uid, account.pw_gid)
+        server.start()
+        yield server
+    finally:
+        with contextlib.suppress(Exception):
+            server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# --- PgBouncer -------------------------------------------------------------------------
+
+
+@dataclass
+class PgBouncerServer:
+    process: subprocess.Popen
+    port: int
+    directory: Path
+
+    def admin(self, command: str) -> list[dict]:
+        """A command of PgBouncer's console (SHOW POOLS, SHOW STATS…), as rows."""
+        import psycopg
+        from psycopg.rows import dict_row
+
+        # The console speaks the simple query protocol only: a client-side cursor.
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            dbname="pgbouncer",
+            autocommit=True,
+            cursor_factory=psycopg.ClientCursor,
+            row_factory=dict_row,
+        ) as conn:
+            return conn.execute(command).fetchall()
+
+
+@contextlib.contextmanager
+def throwaway_pgbouncer(
+    *, host: str, port: int, user: str = "postgres", password: str = "", pool_size: int = 2
+) -> Iterator[PgBouncerServer]:
+    """Debian's ``pgbouncer`` in transaction mode in front of ``host:port``, on a free port.
+
+    Every database of the server is reachable through it (``*``); at most
+    ``pool_size`` server connections per database and user, whatever the number
+    of clients, which is what transaction mode is for (docs/scaling.md, "PgBouncer").
+    """
+    binary = os.environ.get("DAMANE_PGBOUNCER") or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.access(binary, os.X_OK):
+        raise FileNotFoundError("pgbouncer is not installed (apt-get install pgbouncer)")
+    directory = Path(tempfile.mkdtemp(prefix="damane-pgbouncer-"))
+    listen = free_port()
+    server = f"host={host} port={port} user={user}" + (f" password={password}" if password else "")
+    (directory / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = {server}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {listen}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {directory}/userlist.txt\nadmin_users = {user}\n"
+        f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 200\n"
+        f"logfile = {directory}/pgbouncer.log\n"
+    )
+    (directory / "userlist.txt").write_text(f'"{user}" ""\n')
+    command = [binary, str(directory / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        # PgBouncer refuses to run as root.
+        account = pwd.getpwnam("postgres")
+        for path in (directory, directory / "pgbouncer.ini", directory / "userlist.txt"):
+            os.chown(path, account.pw_uid, account.pw_gid)
+        command = ["runuser", "-u", "postgres", "--", *command]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not answers("127.0.0.1", listen, timeout=0.2):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"pgbouncer did not start: {process.stderr.read().decode(errors='replace')}")
+            time.sleep(0.05)
+        yield PgBouncerServer(process, listen, directory)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 # --- Redis ----------------------------------------------------------------------------
 
 

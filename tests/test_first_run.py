@@ -172,6 +172,7 @@ def test_every_missing_package_is_named_in_one_apt_get_line(tmp_path):
         tmp_path, "test", path,
         DAMANE_PROBE_POSTGRES=closed, DAMANE_PROBE_REDIS=closed,
         DAMANE_PG_CTL="/nonexistent/pg_ctl", DAMANE_REDIS_SERVER="/nonexistent/redis-server",
+        DAMANE_PGBOUNCER="/nonexistent/pgbouncer",
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stdout == ""
@@ -186,6 +187,7 @@ def test_every_missing_package_is_named_in_one_apt_get_line(tmp_path):
         "fonts-noto-mono",
         "chromium",
         "poppler-utils",
+        "pgbouncer",
         "postgresql",
         "redis-server",
     ]
@@ -204,6 +206,7 @@ def test_a_running_server_or_a_url_makes_its_package_unnecessary(tmp_path):
         pdftoppm="true",
         pdfsig="true",
         chromium="true",
+        pgbouncer="true",
     )
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))

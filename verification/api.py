@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from damane.access import client_ip
 from damane.api import problem, read_json_object
 from damane.ratelimit import hit
+from damane.replica import replica_reads
 from integrations import api as integrator_api
 from integrations import services as integrator_services
 from verification import services
@@ -70,6 +71,7 @@ def _is_query_text(name: str, value: str) -> bool:
 @csrf_exempt  # a public, read-only API without cookies
 @never_cache
 @require_http_methods(["GET", "POST"])
+@replica_reads
 def verify(request):
     key = None
     if integrator_api.has_key_header(request):

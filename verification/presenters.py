@@ -22,7 +22,8 @@ def present(certificate, *, today: date) -> dict:
     return {
         "number": certificate.number,
         "kind": certificate.kind,
-        "kind_label": certificate.get_kind_display(),
+        # The registry's label, as get_kind_display() gives it, without rebuilding the choices each time.
+        "kind_label": str(kind.label) if kind is not None else certificate.kind,
         # The kind's own lines of the verify page (templates/verification/_facts.html).
         "facts_template": kind.facts_template if kind is not None else "",
         "state": certificate.state_on(today),

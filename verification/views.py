@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from certificates import registry
 from certificates.qrpayload import public_jwks
 from damane.ratelimit import verification_ratelimit
+from damane.replica import replica_reads
 from verification import services
 from verification.pdfcheck import check_pdf
 from verification.presenters import embedded_for_display, present
@@ -34,6 +35,7 @@ def _answer(request, certificate):
 @never_cache
 @require_GET
 @verification_ratelimit
+@replica_reads
 def certificate(request, public_id):
     return _answer(request, services.by_public_id(public_id))
 
@@ -48,6 +50,7 @@ def index(request):
 
 
 @verification_ratelimit
+@replica_reads
 def _lookup_code(request):
     """The typed code, or the QR code's content pasted from a reader app (checked as the API checks it)."""
     typed = request.POST.get("code", "")
@@ -118,6 +121,7 @@ def offline_service_worker(request):
 
 
 @require_GET
+@replica_reads  # read from files today; from the replica if they ever move to the database
 def keys(request):
     """The QR seal public keys (JWK Set): current and retired, by key id."""
     response = JsonResponse(public_jwks())
@@ -128,6 +132,7 @@ def keys(request):
 
 @never_cache
 @require_GET
+@replica_reads
 def revocations(request):
     response = JsonResponse(services.revocation_list())
     response["Access-Control-Allow-Origin"] = "*"
