@@ -25,6 +25,8 @@ urlpatterns = [
     path("staff/audit/", include("audit.urls")),
     path("staff/unregistered/", include("unregistered.urls")),
     path("", include("integrations.urls")),
+    path("staff/integrators/", include("integrations.webhooks.urls")),
+    path("integrators/", include("integrations.console.urls")),
     path("staff/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]
