@@ -185,6 +185,8 @@ def delivery_replay(*, delivery: WebhookDelivery, actor, ip_address=None) -> Web
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
         if not endpoint.is_active:
             raise WebhookError(_("This endpoint is disabled: enable it before sending again."))
+        if delivery.status not in (WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.FAILED):
+            raise WebhookError(_("This delivery is still being tried."))
         original = delivery.replay_of or delivery
         replay = WebhookDelivery.objects.create(
             endpoint=endpoint,
