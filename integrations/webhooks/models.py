@@ -17,7 +17,7 @@ class EventType(models.TextChoices):
     SHARE_CODE_REVOKED = "share_code.revoked", _("a share code the organisation used was revoked")
     SHARE_CODE_EXPIRED = "share_code.expired", _("a share code the organisation used expired")
     API_KEY_EXPIRING = "api_key.expiring", _("one of its keys expires in 30, 7 or 1 days")
-    QUOTA_THRESHOLD = "quota.threshold", _("a key used 80 % of its daily quota")
+    QUOTA_THRESHOLD = "quota.threshold", _("a key reached 80 percent of its daily quota")
 
 
 class WebhookEndpoint(models.Model):
