@@ -3,6 +3,7 @@
 import time
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
@@ -17,8 +18,8 @@ from accounts.errors import AccountError, LoginFailed
 from accounts.middleware import mark_login
 from accounts.models import User
 from backoffice.forms import StaffTokenForm
-from backoffice.views import staff_ratelimit
 from damane.access import client_ip
+from damane.ratelimit import ratelimit
 from integrations import services
 from integrations.console import selectors
 from integrations.console import services as console_services
@@ -34,10 +35,14 @@ BACKEND = "integrations.console.backends.ConsoleBackend"
 SESSION_PENDING = "console_pending_login"
 PENDING_SECONDS = 5 * 60
 
+console_ratelimit = ratelimit(
+    limit=lambda: settings.DAMANE_LOGIN_POSTS_PER_MINUTE, window=60, group="integrations.console.login"
+)
+
 
 @never_cache
 @sensitive_post_parameters("password")
-@staff_ratelimit
+@console_ratelimit
 @require_http_methods(["GET", "POST"])
 def console_login(request):
     if request.user.is_authenticated and hasattr(request.user, "integrator_console") and request.user.is_verified():
@@ -60,7 +65,7 @@ def console_login(request):
 
 
 @never_cache
-@staff_ratelimit
+@console_ratelimit
 @require_http_methods(["GET", "POST"])
 def console_token(request):
     pending = request.session.get(SESSION_PENDING)

@@ -43,9 +43,11 @@ class WebhookError(Exception):
 def endpoint_register(*, organisation, url: str, events: list[str], actor, ip_address=None):
     """A new endpoint and its secret (returned and shown once); ``WebhookError`` for an address not allowed."""
     try:
-        transport.check_url(url)
+        _scheme, host, _port = transport.check_url(url)
     except transport.Refused:
         raise WebhookError(_("Give an https:// address with a host name.")) from None
+    if transport.literal_refused(host):
+        raise WebhookError(_("This address is private or reserved: give the public address of your server."))
     events = [event for event in EventType.values if event in set(events)]
     if not events:
         raise WebhookError(_("Choose at least one event."))

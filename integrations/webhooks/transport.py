@@ -63,6 +63,15 @@ def check_url(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port
 
 
+def literal_refused(host: str) -> bool:
+    """Whether ``host`` is an IP address webhooks may never reach (checked when an endpoint is registered)."""
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False  # a name: checked at each attempt, once resolved
+    return _forbidden(address) and not settings.DAMANE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES
+
+
 def resolve(host: str, port: int) -> str:
     """The address to connect to: the first of ``host``'s, provided every one is public."""
     try:

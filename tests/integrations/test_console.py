@@ -149,6 +149,10 @@ def test_the_contact_adds_an_endpoint_sees_its_secret_once_and_http_is_refused(a
         "/integrators/webhooks/", {"url": "http://hooks.banque.example/", "events": ["quota.threshold"]}
     )
     assert response.status_code == 400 and "https://" in response.content.decode()
+    for private in ("https://169.254.169.254/latest/meta-data/", "https://[::1]:8443/", "https://10.0.0.5/"):
+        response = as_contact.post("/integrators/webhooks/", {"url": private, "events": ["quota.threshold"]})
+        assert response.status_code == 400 and "private or reserved" in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
     response = as_contact.post(
         "/integrators/webhooks/", {"url": "https://hooks.banque.example/damane", "events": ["certificate.revoked"]}
     )
