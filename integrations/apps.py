@@ -10,7 +10,9 @@ class IntegrationsConfig(AppConfig):
     def ready(self):
         from certificates.signals import certificate_revoked
         from damane.background import register_outbox
-        from integrations.webhooks import events, services, tasks
+        from integrations.webhooks import events, openapi, services, tasks
+        from verification.openapi import register_extension
 
         certificate_revoked.connect(events.on_certificate_revoked, dispatch_uid="integrations.webhooks.revoked")
         register_outbox("integrations.webhooks", task=tasks.deliver, due=services.deliveries_due)
+        register_extension(openapi.extend)

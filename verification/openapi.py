@@ -338,10 +338,23 @@ OPENAPI = {
 }
 
 
+# Functions that add to the document what the apps above this one describe (the
+# integrations app's webhooks), registered from their AppConfig.ready.
+_extensions: list = []
+
+
+def register_extension(extend) -> None:
+    """Have ``extend(document)`` complete every document served; registering it again changes nothing."""
+    if extend not in _extensions:
+        _extensions.append(extend)
+
+
 def document() -> dict:
-    """The OpenAPI document, with the kinds registered now (certificates.registry)."""
+    """The OpenAPI document, with the kinds registered now (certificates.registry) and the extensions."""
     memo: dict = {}
     result = copy.deepcopy(OPENAPI, memo)
     # deepcopy copies the shared _KIND once; memo maps it to that copy.
     memo[id(_KIND)]["enum"] = [kind.value for kind in registry.kinds()]
+    for extend in _extensions:
+        extend(result)
     return result

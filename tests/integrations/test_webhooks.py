@@ -20,7 +20,7 @@ from audit.models import AuditEntry
 from certificates.services import certificate_revoke
 from damane.background import requeue_due
 from integrations import services
-from integrations.webhooks import events, signing, transport
+from integrations.webhooks import events, openapi, signing, transport
 from integrations.webhooks import services as webhooks
 from integrations.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.integrations.conftest import bearer, current_employer
@@ -64,6 +64,25 @@ def signed_by(secret: str, request) -> bool:
     return signing.verify(secret, request.body, request.headers["Damane-Signature"])
 
 
+def conforms(request) -> bool:
+    """The body follows the schema the OpenAPI document gives its event (``webhooks``)."""
+    import jsonschema
+
+    event = json.loads(request.body)
+    jsonschema.validate(event, openapi.event_schema(event["type"]))
+    return True
+
+
+def test_the_openapi_document_describes_every_event_and_stays_valid(client):
+    from openapi_spec_validator import validate
+
+    document = client.get("/api/v1/openapi.json").json()
+    validate(document)
+    assert set(document["webhooks"]) == set(ALL_EVENTS)
+    post = document["webhooks"]["certificate.revoked"]["post"]
+    assert any(p["name"] == "Damane-Signature" for p in post["parameters"])
+
+
 def test_a_certificate_the_bank_checked_is_revoked_and_its_endpoint_gets_one_signed_event(
     client, endpoint, receiver, key, certificate, supervisor
 ):
@@ -78,7 +97,7 @@ def test_a_certificate_the_bank_checked_is_revoked_and_its_endpoint_gets_one_sig
     request = receiver.received[0]
     assert request.path == "/hooks" and request.headers["Content-Type"] == "application/json"
     assert request.headers["Damane-Event"] == "certificate.revoked"
-    assert signed_by(secret, request)
+    assert signed_by(secret, request) and conforms(request)
     assert not signed_by("whsec_another", request)
     event = json.loads(request.body)
     assert event["type"] == "certificate.revoked"
@@ -143,6 +162,7 @@ def test_a_share_code_the_bank_used_is_revoked_then_another_expires(
     later = second.expires_at + timedelta(minutes=1)
     events.watch(now=later)
     events.watch(now=later + timedelta(hours=1))  # the hourly job again: the event is recorded once
+    assert all(conforms(r) for r in receiver.received)
     shares = [json.loads(r.body)["type"] for r in receiver.received if "share_code" in json.loads(r.body)["type"]]
     assert shares == ["share_code.revoked", "share_code.expired"]
 
@@ -158,7 +178,7 @@ def test_a_key_about_to_expire_is_announced_at_30_7_and_1_days_each_once(endpoin
         else:
             event = json.loads(receiver.received[-1].body)
             assert event["type"] == "api_key.expiring" and event["data"]["days"] == expected
-            assert event["data"]["api_key"]["prefix"] == api_key.prefix
+            assert event["data"]["api_key"]["prefix"] == api_key.prefix and conforms(receiver.received[-1])
     assert len(receiver.received) == 3 and now
 
 
@@ -173,7 +193,7 @@ def test_a_key_reaching_80_percent_of_its_daily_quota_is_announced_once(
     types = [json.loads(r.body)["type"] for r in receiver.received]
     assert types == ["quota.threshold"]
     data = json.loads(receiver.received[0].body)["data"]
-    assert (data["used"], data["limit"], data["percent"]) == (4, 5, 80)
+    assert (data["used"], data["limit"], data["percent"]) == (4, 5, 80) and conforms(receiver.received[0])
 
 
 def test_a_refused_delivery_is_retried_with_growing_delays_by_the_sweep_then_delivered(
