@@ -24,8 +24,18 @@ def keys(organisation) -> list[dict]:
     for key in ApiKey.objects.filter(organisation=organisation).select_related("replaced_by"):
         state = key.state(now)
         today = peek(f"apikey:{key.pk}:{DAY}", limit=key.quota_per_day, window=DAY).count if state == "active" else 0
-        rows.append({"key": key, "state": state, "today": today})
+        rows.append({"key": key, "state": state, "today": today, "scopes": _scopes(key)})
     return rows
+
+
+def _scopes(key) -> list[str]:
+    """The key's scopes where keys have some (issue 26 item 5), as a list whatever their stored form."""
+    scopes = getattr(key, "scopes", None)
+    if not scopes:
+        return []
+    if isinstance(scopes, str):
+        return [part for part in scopes.replace(",", " ").split() if part]
+    return [str(part) for part in scopes]
 
 
 def usage_per_day(organisation, *, days: int = USAGE_DAYS) -> list[dict]:
