@@ -241,3 +241,14 @@ class RecoveryCodeForm(ActivationForm):
         password = self.cleaned_data["new_password"]
         password_validation.validate_password(password, None)
         return password
+
+
+class TotpTokenForm(forms.Form):
+    """The second step of a login with TOTP: staff (backoffice) and integrators' contacts (the console)."""
+
+    token = IdentifierField(
+        label=_("Code from your authenticator app"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}),
+        error_messages={"required": _("Enter the 6-digit code shown by your authenticator app.")},
+    )

@@ -28,15 +28,6 @@ class StaffLoginForm(forms.Form):
     )
 
 
-class StaffTokenForm(forms.Form):
-    token = IdentifierField(
-        label=_("Code from your authenticator app"),
-        max_length=12,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}),
-        error_messages={"required": _("Enter the 6-digit code shown by your authenticator app.")},
-    )
-
-
 class SearchForm(forms.Form):
     q = IdentifierField(
         label=_("CNSS number, CIN (current or earlier) or last name"),

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from accounts.errors import AccountError, LoginFailed
+from accounts.forms import TotpTokenForm
 from accounts.middleware import mark_login
 from accounts.models import User
 from backoffice import selectors, services
@@ -28,7 +29,6 @@ from backoffice.forms import (
     RevocationForm,
     SearchForm,
     StaffLoginForm,
-    StaffTokenForm,
 )
 from backoffice.models import IDENTITY_FIELDS, IdentityChange
 from backoffice.services import BackofficeError
@@ -114,7 +114,7 @@ def staff_token(request):
         request.session.pop(SESSION_PENDING, None)
         messages.info(request, _("Please log in again."))
         return redirect("backoffice:login")
-    form = StaffTokenForm(request.POST or None)
+    form = TotpTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             device = services.staff_token_check(user=user, token=form.cleaned_data["token"])

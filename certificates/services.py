@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from certificates import registry as kind_registry
-from certificates import rules
+from certificates import rules, signals
 from certificates.documents import CertificateSnapshot, new_public_id, new_verification_code
 from certificates.machine_readable import certificate_json_bytes
 from certificates.models import Certificate, CertificateFile, CertificateNumberCounter, Channel
@@ -251,4 +251,6 @@ def certificate_revoke(*, certificate: Certificate, actor, reason: str, ip_addre
             reason=reason,
             ip_address=ip_address,
         )
+        # In the transaction: the apps above (webhooks) record their outbox rows with it.
+        signals.certificate_revoked.send(sender=Certificate, certificate=certificate)
     return certificate

@@ -288,6 +288,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "damane.tasks.requeue_outbox",
         "schedule": float(env_int("DAMANE_OUTBOX_SWEEP_SECONDS", 10)),
     },
+    # Webhook events found by looking (keys about to expire, share codes that
+    # expired) and endpoints failing too long (integrations.webhooks.tasks).
+    "integrations.webhook-watch": {
+        "task": "integrations.webhooks.tasks.watch",
+        "schedule": float(env_int("DAMANE_WEBHOOK_WATCH_SECONDS", 3600)),
+    },
     # Arrears alerts (alerts.tasks): from this hour (Africa/Casablanca), then every
     # hour until midnight. Each run sends only what is missing (unique constraint),
     # so a run lost to an outage at 8:00 is made up by the one at 9:00.
@@ -491,7 +497,12 @@ DAMANE_NON_AFFILIATION_LOOKBACK_PERIODS = 12
 # --- Accounts and one-time codes (docs/security.md §1-11; see docs/accounts.md) -----
 # Insured accounts log in with their CNSS number or e-mail; staff accounts only
 # through the back office (password then TOTP). The two never share a backend.
-AUTHENTICATION_BACKENDS = ["accounts.backends.InsuredBackend", "accounts.backends.StaffBackend"]
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.InsuredBackend",
+    "accounts.backends.StaffBackend",
+    # An organisation's contact in its own console (/integrators/), password then TOTP.
+    "integrations.console.backends.ConsoleBackend",
+]
 OTP_LOGIN_URL = "backoffice:login"
 OTP_TOTP_ISSUER = "Damane CNSS"
 # The admin never shows a staff member's TOTP secret or its QR code; its config
@@ -615,3 +626,18 @@ DAMANE_API_KEY_MAX_VALID_DAYS = env_int("DAMANE_API_KEY_MAX_VALID_DAYS", 365)
 DAMANE_API_KEY_ROTATION_GRACE_HOURS = env_int("DAMANE_API_KEY_ROTATION_GRACE_HOURS", 24)
 # A share code lives at most 30 days (docs/domain.md "Beyond the certificate").
 DAMANE_SHARE_CODE_MAX_DAYS = env_int("DAMANE_SHARE_CODE_MAX_DAYS", 30)
+# Webhooks (integrations/webhooks, docs/integrators.md "Webhooks"): each attempt
+# waits this long for an answer; failed attempts are retried with exponential
+# backoff (from the first delay, doubling, capped) up to a number of attempts; an
+# endpoint failing this long is disabled and its contact e-mailed.
+DAMANE_WEBHOOK_TIMEOUT_SECONDS = env_int("DAMANE_WEBHOOK_TIMEOUT_SECONDS", 5)
+DAMANE_WEBHOOK_MAX_ATTEMPTS = env_int("DAMANE_WEBHOOK_MAX_ATTEMPTS", 10)
+DAMANE_WEBHOOK_RETRY_SECONDS = env_int("DAMANE_WEBHOOK_RETRY_SECONDS", 60)
+DAMANE_WEBHOOK_RETRY_MAX_SECONDS = env_int("DAMANE_WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
+DAMANE_WEBHOOK_DISABLE_AFTER_HOURS = env_int("DAMANE_WEBHOOK_DISABLE_AFTER_HOURS", 72)
+# Test settings only, never read from the environment: plain http endpoints, and
+# endpoints on private or loopback addresses (the tests' local receivers), and
+# the CA that signs a test receiver's TLS certificate.
+DAMANE_WEBHOOK_ALLOW_HTTP = False
+DAMANE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+DAMANE_WEBHOOK_CA_FILE = ""

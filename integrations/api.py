@@ -9,6 +9,8 @@ revoked, suspended organisation) gets one answer: 401 ``invalid_key``.
 
 from __future__ import annotations
 
+import time
+
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +20,7 @@ from damane.api import problem, read_json_object
 from damane.ratelimit import hit
 from integrations import selectors, services
 from integrations.models import ShareCodeUse
+from integrations.webhooks import events as webhook_events
 
 NOT_VALID = {"valid": False}
 MAX_PARAMETER_LENGTH = 4096
@@ -49,6 +52,8 @@ def integrator(request):
         return None, response
     for window, limit in ((60, key.quota_per_minute), (DAY, key.quota_per_day)):
         result = hit(f"apikey:{key.pk}:{window}", limit=limit, window=window)
+        if window == DAY and result.allowed:
+            webhook_events.quota_reached(key, used=result.count, limit=limit, day_slot=int(time.time() // DAY))
         if not result.allowed:
             detail = "beyond this key's quota a minute" if window == 60 else "beyond this key's quota a day"
             return None, problem(

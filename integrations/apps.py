@@ -14,6 +14,13 @@ class IntegrationsConfig(AppConfig):
         # integrators' look-ups of their certificates are shown to the insured too.
         person_linked.connect(_attach_verifications, dispatch_uid="integrations.attach_verifications")
 
+        from certificates.signals import certificate_revoked
+        from damane.background import register_outbox
+        from integrations.webhooks import events, services, tasks
+
+        certificate_revoked.connect(events.on_certificate_revoked, dispatch_uid="integrations.webhooks.revoked")
+        register_outbox("integrations.webhooks", task=tasks.deliver, due=services.deliveries_due)
+
 
 def _attach_verifications(sender, *, person, insured, **kwargs):
     from integrations.services import verifications_attach

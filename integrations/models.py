@@ -196,3 +196,8 @@ class ShareCodeUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.share_code} · {self.channel} · {self.at:%Y-%m-%d %H:%M}"
+
+
+# Webhooks (issue 26 item 1) and the organisation's console (item 6) live in their own modules.
+from integrations.console.models import ConsoleAccount  # noqa: E402, F401
+from integrations.webhooks.models import EventType, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.services import audit_record
 from integrations import tokens
 from integrations.models import ApiKey, IntegratorVerification, Organisation, ShareCode, ShareCodeUse
+from integrations.webhooks import events as webhook_events
 from unregistered.models import UnregisteredPerson
 
 
@@ -329,6 +330,7 @@ def share_code_revoke(*, insured, share_id: int, actor, ip_address=None) -> Shar
             after={"revoked_at": share.revoked_at.isoformat()},
             ip_address=ip_address,
         )
+        webhook_events.share_code_revoked(share)
     return share
 
 

@@ -14,7 +14,9 @@ import backoffice.audit_trail.urls
 import backoffice.urls
 import casework.urls
 import certificates.urls
+import integrations.console.urls
 import integrations.urls
+import integrations.webhooks.urls
 import treaties.urls
 import unregistered.urls
 import verification.api_urls
@@ -44,6 +46,8 @@ urlpatterns = [
     path("staff/audit/", include(backoffice.audit_trail.urls)),
     path("staff/unregistered/", include(unregistered.urls)),
     path("", include(integrations.urls)),
+    path("staff/integrators/", include(integrations.webhooks.urls)),
+    path("integrators/", include(integrations.console.urls)),
     path("staff/", include(backoffice.urls)),
     path("admin/", admin.site.urls),
 ]

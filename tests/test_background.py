@@ -22,6 +22,7 @@ def test_every_kind_of_database_first_work_is_registered_with_the_one_sweep():
         "accounts.sms": "accounts.tasks.send_code_sms",
         "accounts.emails": "accounts.tasks.send_email",
         "declarations.import_jobs": "declarations.tasks.run_import_job",
+        "integrations.webhooks": "integrations.webhooks.tasks.deliver",
     }
 
 

@@ -5,6 +5,7 @@ import copy
 from django.conf import settings
 
 from certificates import registry
+from integrations.webhooks import openapi as webhooks_openapi
 
 _HOLDER = {
     "type": "object",
@@ -338,10 +339,14 @@ OPENAPI = {
 }
 
 
+# Functions that add to the document what the apps above this one describe (the
+# integrations app's webhooks), registered from their AppConfig.ready.
 def document() -> dict:
-    """The OpenAPI document, with the kinds registered now (certificates.registry)."""
+    """The OpenAPI document, with the kinds registered now (certificates.registry) and the webhooks."""
     memo: dict = {}
     result = copy.deepcopy(OPENAPI, memo)
     # deepcopy copies the shared _KIND once; memo maps it to that copy.
     memo[id(_KIND)]["enum"] = [kind.value for kind in registry.kinds()]
+    # The integrators' webhooks (an app below this one): their events and payloads.
+    webhooks_openapi.extend(result)
     return result

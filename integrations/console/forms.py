@@ -1,0 +1,39 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from integrations.webhooks.models import EventType
+
+
+class ConsoleLoginForm(forms.Form):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+        error_messages={"required": _("Enter your username.")},
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Enter your password.")},
+    )
+
+
+class EndpointForm(forms.Form):
+    url = forms.URLField(
+        label=_("Address (https://…)"),
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"spellcheck": "false", "autocomplete": "off", "dir": "ltr"}),
+        error_messages={
+            "required": _("Give the address that receives the events."),
+            "invalid": _("Give an address such as https://api.example.ma/damane/events."),
+        },
+    )
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=EventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one event."), "invalid_choice": _("Choose among the events.")},
+    )
