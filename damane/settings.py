@@ -511,3 +511,7 @@ DAMANE_API_KEY_MAX_VALID_DAYS = env_int("DAMANE_API_KEY_MAX_VALID_DAYS", 365)
 DAMANE_API_KEY_ROTATION_GRACE_HOURS = env_int("DAMANE_API_KEY_ROTATION_GRACE_HOURS", 24)
 # A share code lives at most 30 days (docs/domain.md "Beyond the certificate").
 DAMANE_SHARE_CODE_MAX_DAYS = env_int("DAMANE_SHARE_CODE_MAX_DAYS", 30)
+# How long an answer is kept for a retry with the same Idempotency-Key (integrations/idempotency.py).
+DAMANE_API_IDEMPOTENCY_HOURS = env_int("DAMANE_API_IDEMPOTENCY_HOURS", 24)
+# Look-ups in one POST /api/v1/verify/batch (each counted in the key's quotas).
+DAMANE_API_BATCH_MAX = env_int("DAMANE_API_BATCH_MAX", 100)
