@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from damane.access import client_ip
 from damane.api import problem, read_json_object
-from damane.ratelimit import hit
+from damane.ratelimit import hit, peek
 from integrations import idempotency, receipts, selectors, services
 from integrations.models import ShareCodeUse
 
@@ -107,10 +107,16 @@ def ratelimit_headers(response, policies) -> None:
 
 
 def _key_quotas(key, cost: int):
-    """(policies, the 429 answer or None) after counting ``cost`` look-ups in both of the key's quotas."""
-    policies = []
+    """(policies, the 429 answer or None) after counting ``cost`` look-ups in both of the key's quotas.
+
+    Once a quota refuses, the next is not counted (only read), so the headers still show both."""
+    policies, refused = [], None
     for name, window, limit in (("minute", 60, key.quota_per_minute), ("day", DAY, key.quota_per_day)):
-        result = hit(f"apikey:{key.pk}:{window}", limit=limit, window=window, cost=cost)
+        counter = f"apikey:{key.pk}:{window}"
+        if refused is not None:
+            policies.append((name, limit, window, peek(counter, limit=limit, window=window).count))
+            continue
+        result = hit(counter, limit=limit, window=window, cost=cost)
         # A refused batch was taken back: what is left is what was there before it.
         count = result.count - cost if (not result.allowed and cost > 1) else result.count
         policies.append((name, limit, window, count))
@@ -118,10 +124,10 @@ def _key_quotas(key, cost: int):
             detail = "beyond this key's quota a minute" if window == 60 else "beyond this key's quota a day"
             if cost > 1:
                 detail = f"{cost} look-ups would go {detail}"
-            return policies, problem(
+            refused = problem(
                 429, "quota_exceeded", f"{detail}; wait Retry-After seconds", retry_after=result.retry_after
             )
-    return policies, None
+    return policies, refused
 
 
 def integrator(request, *, scope: str = "verify", cost: int = 1):
@@ -148,8 +154,10 @@ def _idempotency_problem(status: int, error: str, detail: str):
 _CONFLICT = _idempotency_problem(
     409, "idempotency_key_in_use", "a request with this Idempotency-Key is still running; retry in a moment"
 )
+# 409 too (Stripe answers 400, the IETF draft 422): the request itself is well formed; it
+# conflicts with what the key already asked under this Idempotency-Key.
 _REUSED = _idempotency_problem(
-    422,
+    409,
     "idempotency_key_reused",
     "this Idempotency-Key was sent with another request; use a new key for each new look-up",
 )

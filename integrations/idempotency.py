@@ -16,8 +16,9 @@ under the API key's id and a SHA-256 of the header, never the header itself:
 
 The fingerprint is a SHA-256 of the method, the path, the query string, the
 body and the ``Accept`` header: the same header with another request answers
-422 ``idempotency_key_reused`` (as Stripe, and the IETF draft
-draft-ietf-httpapi-idempotency-key-header).
+409 ``idempotency_key_reused`` (the IETF draft draft-ietf-httpapi-idempotency-key-header
+says 422, Stripe 400; 409 because the request is well formed and only conflicts with
+what the key asked before, and both drafts' callers treat a 4xx as "do not retry").
 """
 
 from __future__ import annotations

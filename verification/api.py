@@ -138,9 +138,10 @@ def verify_batch(request):
         return problem(400, "invalid_parameter", f"items is a list of 1 to {limit} look-ups")
     lookups = []
     for index, item in enumerate(items):
-        given = {name: item[name] for name in ("code", "token") if name in item} if isinstance(item, dict) else {}
-        if len(given) != 1 or not all(_is_text(value) for value in given.values()):
-            return problem(400, "invalid_parameter", f"items[{index}] is an object with code or token, non-empty text")
+        given = item if isinstance(item, dict) and set(item) in ({"code"}, {"token"}) else {}
+        if not given or not all(_is_text(value) for value in given.values()):
+            detail = f"items[{index}] is an object with one of code or token, non-empty text"
+            return problem(400, "invalid_parameter", detail)
         lookups.append(given)
     return _json([_answer(_lookup(given), request.api_key) for given in lookups])
 

@@ -86,7 +86,15 @@ _ERROR_RESPONSES = {
         "An Authorization header that names no usable API key (malformed, unknown, expired or revoked)",
         **{"WWW-Authenticate": {"type": "string"}},
     ),
-    "Forbidden": _error("Refused for this caller"),
+    "Forbidden": _error(
+        "The API key may not make this call: error scope_not_allowed (the key lacks the scope: verify, share or "
+        "batch) or network_not_allowed (the call comes from outside the networks registered for the key); "
+        "detail says which"
+    ),
+    "Conflict": _error(
+        "The Idempotency-Key conflicts: error idempotency_key_in_use (a request with it is still running; retry "
+        "in a moment) or idempotency_key_reused (it was sent before with another request; use a new one)"
+    ),
     "NotFound": _error("No such address in the API"),
     "MethodNotAllowed": _error(
         "Another method than the ones this document lists for the address", Allow={"type": "string"}
@@ -96,7 +104,7 @@ _ERROR_RESPONSES = {
     "TooManyRequests": _error(
         "Too many look-ups: from this address (30 a minute) without a key, "
         "or beyond the key's quotas (a minute, a day) with one",
-        **{"Retry-After": _RETRY_AFTER},
+        **{"Retry-After": _RETRY_AFTER, "RateLimit-Policy": {"type": "string"}, "RateLimit": {"type": "string"}},
     ),
     "ServerError": _error("A failure on the portal's side (last resort; nothing was recorded)"),
     "ServiceUnavailable": _error(
@@ -116,7 +124,10 @@ def _errors(*, body: bool = False, authenticated: bool = False, limited: bool = 
     answers = {"400": _ref("BadRequest")}
     if authenticated:
         answers["401"] = _ref("Unauthorized")
+        answers["403"] = _ref("Forbidden")
     answers["405"] = _ref("MethodNotAllowed")
+    if authenticated:
+        answers["409"] = _ref("Conflict")
     answers["413"] = _ref("PayloadTooLarge")
     if body:
         answers["415"] = _ref("UnsupportedMediaType")
@@ -157,10 +168,14 @@ _QUERY_LENGTHS = {"code": 200, "token": 2400}
 _LOOKUP_QUERY = {
     **_LOOKUP,
     "properties": {
-        name: {**schema, **_QUERY_TEXT, "maxLength": _QUERY_LENGTHS[name]}
-        for name, schema in _LOOKUP["properties"].items()
+        **{
+            name: {**schema, **_QUERY_TEXT, "maxLength": _QUERY_LENGTHS[name]}
+            for name, schema in _LOOKUP["properties"].items()
+        },
+        "receipt": {"type": "string", "enum": ["0", "1"], "description": "1: answer with a signed receipt"},
     },
     # Other parameters are ignored, but no NUL byte anywhere in an address (400 before any view).
+    # receipt=1: the answer as a signed receipt (application/jose), as with Accept: application/jose.
     # No "type": every value of a query string is text, so a type could only be violated on paper
     # (a fuzzer's "wrong type" -2255 arrives as the text "-2255", rightly accepted).
     "propertyNames": {"pattern": "^[^\\x00]*$"},
@@ -238,11 +253,106 @@ _SHARE_RESULT = {
 }
 
 
+# What every look-up answer says about the caller's quotas (draft-ietf-httpapi-ratelimit-headers).
+_RATELIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'The quotas that apply: \'"minute";q=600;w=60, "day";q=50000;w=86400\' with a key, '
+        "'\"address\";q=30;w=60' without",
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of each and the seconds until it starts again: \'"minute";r=599;t=42, '
+        '"day";r=49999;t=50000\'',
+        "schema": {"type": "string"},
+    },
+    "Idempotent-Replayed": {
+        "description": "true when this is the first answer given again for the same Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+
+_RECEIPT = {
+    "type": "string",
+    "description": "A signed receipt: a JWS in compact serialisation (RFC 7515), ES256, kid the published key id "
+    "of /verify/keys.json; its payload holds iss, iat, req (method, path, params), res (the JSON answer), and org "
+    "and key with an API key (docs/integrators.md, 'Signed receipts')",
+    "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
+}
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "With an API key: a retry with the same value answers the first answer again and records "
+    "nothing twice (kept 24 hours). Without a key it is checked, then ignored (nothing is recorded).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+    "example": "3f0c2a9e-5d1b-4c55-9a57-1b8c2f7d6e10",
+}
+
+_RECEIPT_PARAMETER = {
+    "name": "receipt",
+    "in": "query",
+    "required": False,
+    "description": "1: answer with a signed receipt (application/jose), as with Accept: application/jose",
+    "schema": {"type": "string", "enum": ["0", "1"]},
+}
+
+
+def _ok(description: str, schema: dict, example=None) -> dict:
+    json_content = {"schema": schema}
+    if example is not None:
+        json_content["example"] = example
+    return {
+        "description": description,
+        "headers": _RATELIMIT_HEADERS,
+        "content": {"application/json": json_content, "application/jose": {"schema": _RECEIPT}},
+    }
+
+
+_GENUINE_EXAMPLE = {
+    "genuine": True,
+    "state": "valid",
+    "type": "employment",
+    "number": "AT-2026-00000042",
+    "holder": {
+        "name": "BENNANI AMINA",
+        "name_ar": "بناني أمينة",
+        "cin_masked": "••••••56",
+        "cnss_number_masked": "••••••561",
+    },
+    "issued_on": "2026-11-29",
+    "valid_until": "2027-02-28",
+    "revoked_on": None,
+    "facts": {
+        "employer": "MAROC DIGITAL SERVICES SA",
+        "start_date": "2016-09-01",
+        "reference_period": "202610",
+        "days": 26,
+    },
+}
+
+
 def _responses(*, body: bool):
     return {
-        "200": {"description": "The verdict", "content": {"application/json": {"schema": _RESULT}}},
+        "200": _ok("The verdict", _RESULT, _GENUINE_EXAMPLE),
         **_errors(body=body, authenticated=True, limited=True),
     }
+
+
+_BATCH_MAX = settings.DAMANE_API_BATCH_MAX
+_BATCH_ITEM = {
+    "type": "object",
+    "properties": {"code": _TEXT, "token": _TEXT},
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+}
+_BATCH = {
+    "type": "object",
+    "properties": {"items": {"type": "array", "minItems": 1, "maxItems": _BATCH_MAX, "items": _BATCH_ITEM}},
+    "required": ["items"],
+    "example": {"items": [{"code": "K7QM-3XH9-RT4P-8WZN-C2VD-6JEB"}, {"token": "https://…/verify/…#DMN2…"}]},
+}
 
 
 OPENAPI = {
@@ -275,7 +385,8 @@ OPENAPI = {
                         "style": "form",
                         "explode": True,
                         "schema": _LOOKUP_QUERY,
-                    }
+                    },
+                    _IDEMPOTENCY_KEY,
                 ],
                 "responses": _responses(body=False),
             },
@@ -283,12 +394,34 @@ OPENAPI = {
                 "summary": "Verify a certificate (JSON body)",
                 "operationId": "verifyCertificatePost",
                 "security": [{}, {"integratorKey": []}],
+                "parameters": [_IDEMPOTENCY_KEY, _RECEIPT_PARAMETER],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _LOOKUP}},
                 },
                 "responses": _responses(body=True),
             },
+        },
+        "/api/v1/verify/batch": {
+            "post": {
+                "summary": f"Verify up to {_BATCH_MAX} certificates in one request",
+                "operationId": "verifyBatch",
+                "description": "Each item is a code or a QR text, as for /api/v1/verify; the answer is one JSON "
+                "array of the same verdicts in the same order. Each item counts as one look-up in the key's "
+                "quotas; a batch larger than what is left of a quota is refused whole (429) and not counted in it. "
+                "Needs a key with the batch scope.",
+                "security": [{"integratorKey": []}],
+                "parameters": [_IDEMPOTENCY_KEY, _RECEIPT_PARAMETER],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _BATCH}}},
+                "responses": {
+                    "200": _ok(
+                        "The verdicts, in the order of the items",
+                        {"type": "array", "items": _RESULT},
+                        [_GENUINE_EXAMPLE, {"genuine": False}],
+                    ),
+                    **_errors(body=True, authenticated=True, limited=True),
+                },
+            }
         },
         "/api/v1/share": {
             "post": {
@@ -297,6 +430,7 @@ OPENAPI = {
                 "description": "The code is the one the holder gave you (XXXXX-XXXXX-XXXXX; case, spaces and "
                 "dashes ignored). Every use is recorded and shown to the holder.",
                 "security": [{"integratorKey": []}],
+                "parameters": [_IDEMPOTENCY_KEY, _RECEIPT_PARAMETER],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -310,7 +444,7 @@ OPENAPI = {
                     },
                 },
                 "responses": {
-                    "200": {"description": "The facts", "content": {"application/json": {"schema": _SHARE_RESULT}}},
+                    "200": _ok("The facts", _SHARE_RESULT),
                     **_errors(body=True, authenticated=True, limited=True),
                 },
             }
