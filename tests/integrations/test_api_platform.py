@@ -340,3 +340,46 @@ def test_verify_certificate_checks_a_receipt(client, key, certificate, tmp_path,
 def test_a_bad_receipt_parameter_is_refused(client, certificate):
     answer = client.get("/api/v1/verify", {"code": certificate.verification_code, "receipt": "yes"})
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_parameter"
+
+
+def test_a_supervisor_sets_a_key_s_scopes_and_networks_and_the_change_is_audited(
+    client, as_supervisor, as_agent, key, certificate
+):
+    from audit.models import AuditEntry
+
+    api_key, plaintext = key
+    page = as_supervisor.get(f"/staff/integrators/{api_key.organisation_id}/").content.decode()
+    assert "verify, share, batch" in page and "any address" in page
+    assert f"/staff/integrators/keys/{api_key.pk}/restrict/" in page
+    refused = as_agent.post(
+        f"/staff/integrators/keys/{api_key.pk}/restrict/", {"scopes": ["share"], "allowed_networks": ""}
+    )
+    assert refused.status_code == 403
+    bad = as_supervisor.post(
+        f"/staff/integrators/keys/{api_key.pk}/restrict/", {"scopes": ["share"], "allowed_networks": "10.0.0.0/99"}
+    )
+    assert bad.status_code == 400 and "is not a network" in bad.content.decode()
+    saved = as_supervisor.post(
+        f"/staff/integrators/keys/{api_key.pk}/restrict/",
+        {"scopes": ["share", "verify"], "allowed_networks": "196.200.0.0/16\n 10.1.2.3 \n"},
+    )
+    assert saved.status_code == 302
+    api_key.refresh_from_db()
+    assert api_key.scopes == ["verify", "share"] and api_key.allowed_networks == ["196.200.0.0/16", "10.1.2.3/32"]
+    entry = AuditEntry.objects.get(action="integrations.api_key.restricted")
+    assert entry.before == {"scopes": ["verify", "share", "batch"], "allowed_networks": []}
+    assert entry.after == {"scopes": ["verify", "share"], "allowed_networks": ["196.200.0.0/16", "10.1.2.3/32"]}
+    page = as_supervisor.get(f"/staff/integrators/{api_key.organisation_id}/").content.decode()
+    assert "196.200.0.0/16, 10.1.2.3/32" in page
+    # At once, on the key's next call.
+    answer = client.get(
+        "/api/v1/verify", {"code": certificate.verification_code}, **bearer(plaintext), REMOTE_ADDR="8.8.8.8"
+    )
+    assert answer.status_code == 403 and answer.json()["error"] == "network_not_allowed"
+
+
+def test_a_rotated_key_keeps_its_scopes_and_networks(key, supervisor):
+    api_key, _plaintext = key
+    services.api_key_restrict(key=api_key, scopes=["batch"], allowed_networks=["10.0.0.0/8"], actor=supervisor)
+    new, _ = services.api_key_rotate(key=api_key, actor=supervisor)
+    assert new.scopes == ["batch"] and new.allowed_networks == ["10.0.0.0/8"]
