@@ -184,9 +184,7 @@ def api_endpoint(*, scope: str, anonymous: bool = False, cost=None):
                 return problem(
                     400, "invalid_idempotency_key", "Idempotency-Key is 1 to 255 visible ASCII characters, e.g. a UUID"
                 )
-            wants_receipt, refused = receipts.wanted(request)
-            if refused:
-                return refused
+            wants_receipt = receipts.wanted(request)
             request.api_key = None
             outcome = None
             if not has_key_header(request):

@@ -22,19 +22,15 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from certificates.qrpayload import sign_jws
-from damane.api import problem
 
 MEDIA_TYPE = "application/jose"
 
 
-def wanted(request):
-    """(whether a receipt is asked for, None) or (False, the 400 answer for a bad ``receipt``)."""
-    value = request.GET.get("receipt")
-    if value is not None and value not in ("0", "1"):
-        return False, problem(400, "invalid_parameter", "receipt is 1 (a signed receipt) or 0")
+def wanted(request) -> bool:
+    """Whether a receipt is asked for: ``?receipt=1`` (any other value: no), or ``Accept: application/jose``."""
     accept = request.META.get("HTTP_ACCEPT", "")
     by_header = any(part.split(";", 1)[0].strip().lower() == MEDIA_TYPE for part in accept.split(","))
-    return value == "1" or by_header, None
+    return request.GET.get("receipt") == "1" or by_header
 
 
 def _params(request) -> dict:

@@ -337,9 +337,14 @@ def test_verify_certificate_checks_a_receipt(client, key, certificate, tmp_path,
     assert exit_code.value.code == 1
 
 
-def test_a_bad_receipt_parameter_is_refused(client, certificate):
-    answer = client.get("/api/v1/verify", {"code": certificate.verification_code, "receipt": "yes"})
-    assert answer.status_code == 400 and answer.json()["error"] == "invalid_parameter"
+def test_only_receipt_1_asks_for_a_receipt(client, certificate):
+    for value in ("0", "yes", "true"):
+        answer = client.get("/api/v1/verify", {"code": certificate.verification_code, "receipt": value})
+        assert answer.status_code == 200 and answer.json()["genuine"] is True
+    anonymous = client.get("/api/v1/verify", {"code": certificate.verification_code, "receipt": "1"})
+    assert anonymous["Content-Type"] == "application/jose"
+    _header, claims = verify_jws(anonymous.content.decode(), _jwks_keys())
+    assert claims["res"]["genuine"] is True and "org" not in claims
 
 
 def test_a_supervisor_sets_a_key_s_scopes_and_networks_and_the_change_is_audited(
