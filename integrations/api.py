@@ -166,9 +166,8 @@ _REUSED = _idempotency_problem(
 def api_endpoint(*, scope: str, anonymous: bool = False, cost=None):
     """The integrator API around a look-up view: who calls, within what, and retries.
 
-    In order: a malformed ``Idempotency-Key`` (400); without an ``Authorization``
-    header, the per-address limit when ``anonymous`` is allowed, else 401; with one,
-    the key (401), its scope and networks (403), its quotas, counted ``cost(request)``
+    In order: without an ``Authorization`` header, the per-address limit when
+    ``anonymous`` is allowed, else 401; with one, the key (401), its scope and networks (403), its quotas, counted ``cost(request)``
     times (429); then, for a key sending ``Idempotency-Key``, the first answer again
     instead of a second run. Every answer past the key carries ``RateLimit-Policy`` and
     ``RateLimit``; a receipt is asked for with ``Accept: application/jose`` or
@@ -180,10 +179,6 @@ def api_endpoint(*, scope: str, anonymous: bool = False, cost=None):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             idempotency_value = idempotency.header_value(request)
-            if idempotency_value is not None and not idempotency.is_valid(idempotency_value):
-                return problem(
-                    400, "invalid_idempotency_key", "Idempotency-Key is 1 to 255 visible ASCII characters, e.g. a UUID"
-                )
             wants_receipt = receipts.wanted(request)
             request.api_key = None
             outcome = None
