@@ -167,11 +167,12 @@ def api_endpoint(*, scope: str, anonymous: bool = False, cost=None):
     """The integrator API around a look-up view: who calls, within what, and retries.
 
     In order: without an ``Authorization`` header, the per-address limit when
-    ``anonymous`` is allowed, else 401; with one, the key (401), its scope and networks
-    (403), its quotas, counted ``cost(request)`` times (429); then, for a key sending ``Idempotency-Key``, the first answer again
-    instead of a second run. Every answer past the key carries ``RateLimit-Policy`` and
-    ``RateLimit``; a receipt is asked for with ``Accept: application/jose`` or
-    ``?receipt=1`` (integrations/receipts.py). The view finds the key as ``request.api_key``
+    ``anonymous`` is allowed, else 401; with one, the key (401), its scope and
+    networks (403), its quotas, counted ``cost(request)`` times (429); then, for a
+    key sending ``Idempotency-Key``, the first answer again instead of a second run.
+    Every answer past the quotas carries ``RateLimit-Policy`` and ``RateLimit``; a
+    receipt is asked for with ``Accept: application/jose`` or ``?receipt=1``
+    (integrations/receipts.py). The view finds the key as ``request.api_key``
     (None for an anonymous caller).
     """
 
