@@ -287,6 +287,14 @@ def payload_key_id(token: str) -> str:
     return next((key_id for key_id in sorted(qr_public_keys()) if key_id.startswith(kid)), kid)
 
 
+def _signature_holds(public: ec.EllipticCurvePublicKey, signature: bytes, signing_input: bytes) -> bool:
+    try:
+        public.verify(signature, signing_input, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
+
+
 def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey] | None = None) -> dict[str, Any]:
     """The claims of ``token`` if its signature verifies with one of ``public_keys``.
 
@@ -304,9 +312,10 @@ def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey]
     if len(kid) != (QR_KID_LENGTH if version == QR_PREFIX[3:] else 16):
         raise PayloadError("malformed", "not a certificate QR payload")
     keys = qr_public_keys() if public_keys is None else public_keys
-    # DMN2 names a key by the first 8 hex digits of its id.
-    public = next((key for key_id, key in keys.items() if key_id.startswith(kid)), None)
-    if public is None:
+    # DMN2 names a key by the first 8 hex digits of its id: two published keys may share them
+    # (one chance in 2^32 a pair), so each key whose id starts with them is tried in turn.
+    candidates = [key for key_id, key in sorted(keys.items()) if key_id.startswith(kid)]
+    if not candidates:
         raise PayloadError("unknown_key", f"unknown key id {kid}")
     try:
         raw = b64url_decode(match.group("sig"))
@@ -317,10 +326,8 @@ def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey]
         raise PayloadError("malformed", "not a certificate QR payload")
     signature = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
     signing_input = token.rsplit(".", 1)[0].encode("ascii")
-    try:
-        public.verify(signature, signing_input, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature as exc:
-        raise PayloadError("bad_signature", "the signature does not match") from exc
+    if not any(_signature_holds(public, signature, signing_input) for public in candidates):
+        raise PayloadError("bad_signature", "the signature does not match")
     try:
         expand = _qr_expand if version == QR_PREFIX[3:] else lambda raw: json.loads(raw.decode("utf-8"))
         claims = expand(claims_bytes)
