@@ -20,6 +20,57 @@ _HOLDER = {
 # The kinds of certificate: filled from certificates.registry in document().
 _KIND = {"type": "string", "description": "The kind of certificate (certificate.json's kind)"}
 
+# The API's key facts of each kind (its folder's presenter.present), typed. A kind without an
+# entry here (one added later) is described as an object; document() fills anyOf from the registry.
+_DATE = {"type": ["string", "null"], "format": "date"}
+_PERIOD = {"type": ["string", "null"], "pattern": "^[0-9]{6}$", "description": "YYYYMM"}
+_DAYS = {"type": ["integer", "null"], "minimum": 0}
+_NAME = {"type": ["string", "null"]}
+FACTS_BY_KIND = {
+    "employment": {"employer": _NAME, "start_date": _DATE, "reference_period": _PERIOD, "days": _DAYS},
+    "affiliation": {"registered_on": _DATE, "employers": {"type": "integer", "minimum": 0}},
+    "non_affiliation": {"from_period": _PERIOD, "to_period": _PERIOD},
+    "annual_salary": {
+        "from_period": _PERIOD,
+        "to_period": _PERIOD,
+        "total_real_salary": {"type": ["integer", "null"], "description": "centimes of dirham"},
+        "total_days": _DAYS,
+    },
+    "declared_days": {"total_days": _DAYS, "threshold_reached": {"type": ["boolean", "null"]}, "as_of": _DATE},
+    "deregistration": {"employer": _NAME, "start_date": _DATE, "end_date": _DATE},
+    "treaty_periods": {
+        "country": {"type": ["string", "null"], "description": "ISO 3166-1 alpha-2"},
+        "moroccan_days": _DAYS,
+        "foreign_counted_days": _DAYS,
+        "total_days": _DAYS,
+    },
+}
+_FACTS = {
+    "type": "object",
+    "description": "Key facts of the certificate's type (type), as the verify page shows them: one of the "
+    "shapes below, by type",
+}
+
+
+def _facts_shapes(kinds) -> list[dict]:
+    shapes = []
+    for kind in kinds:
+        properties = FACTS_BY_KIND.get(kind)
+        if properties is None:
+            shapes.append({"title": kind, "type": "object"})
+        else:
+            shapes.append(
+                {
+                    "title": kind,
+                    "type": "object",
+                    "properties": properties,
+                    "required": list(properties),
+                    "additionalProperties": False,
+                }
+            )
+    return shapes
+
+
 _RESULT = {
     "oneOf": [
         {
@@ -34,7 +85,7 @@ _RESULT = {
                 "issued_on": {"type": "string", "format": "date"},
                 "valid_until": {"type": "string", "format": "date"},
                 "revoked_on": {"type": ["string", "null"], "format": "date"},
-                "facts": {"type": "object", "description": "Key facts of the certificate type, as printed"},
+                "facts": _FACTS,
             },
             "required": ["genuine", "state", "type", "number", "holder", "issued_on", "valid_until"],
         },
@@ -478,5 +529,7 @@ def document() -> dict:
     memo: dict = {}
     result = copy.deepcopy(OPENAPI, memo)
     # deepcopy copies the shared _KIND once; memo maps it to that copy.
-    memo[id(_KIND)]["enum"] = [kind.value for kind in registry.kinds()]
+    values = [kind.value for kind in registry.kinds()]
+    memo[id(_KIND)]["enum"] = values
+    memo[id(_FACTS)]["anyOf"] = _facts_shapes(values)
     return result

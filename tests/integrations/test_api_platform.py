@@ -395,3 +395,10 @@ def test_a_rotated_key_keeps_its_scopes_and_networks(key, supervisor):
     services.api_key_restrict(key=api_key, scopes=["batch"], allowed_networks=["10.0.0.0/8"], actor=supervisor)
     new, _ = services.api_key_rotate(key=api_key, actor=supervisor)
     assert new.scopes == ["batch"] and new.allowed_networks == ["10.0.0.0/8"]
+
+
+def test_the_document_types_the_facts_of_every_kind_as_its_presenter_gives_them():
+    from verification.openapi import FACTS_BY_KIND
+
+    for kind in registry.kinds():
+        assert set(FACTS_BY_KIND[kind.value]) == set(kind.present({})), kind.value

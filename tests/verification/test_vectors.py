@@ -65,3 +65,14 @@ def test_each_vector_verifies_as_it_says_with_the_portal_s_own_code(vector):
         assert _state(claims) == expect["state"]
     else:
         assert expect["error"] == "id_mismatch" and read is None and claims["id"] not in vector["qr_text"]
+
+
+def test_the_documented_example_is_a_vector_and_a_version_12_qr_code(settings):
+    from pathlib import Path
+
+    from certificates.rendering import qr_version
+
+    doc = (Path(settings.BASE_DIR) / "docs" / "verification.md").read_text()
+    example = next(v for v in FILE["vectors"] if v["name"] == "dmn2-genuine-employment")["qr_text"]
+    assert example in doc and f"{len(example)} characters" in doc
+    assert qr_version(example) == 12 and "version 12" in doc
