@@ -215,6 +215,19 @@ _LOOKUP = {
 # server reads (gunicorn's limit_request_line, 8,190 bytes; a longer one is refused before
 # the portal sees it). verification/api.py QUERY_PARAMETER_LENGTHS.
 _QUERY_TEXT = {"type": "string", "minLength": 1, "pattern": "^[\\x20-\\x7e]*$"}
+
+
+def _no_nul(depth: int) -> dict:
+    """Any value without a NUL byte, nested keys included: a fuzzer's object or array value
+    arrives exploded (``x[k][0]=v``), its keys in the address too (refused with 400 there)."""
+    schema = {"pattern": "^[^\\x00]*$"}
+    if depth:
+        schema.update(
+            propertyNames={"pattern": "^[^\\x00]*$"}, additionalProperties=_no_nul(depth - 1), items=_no_nul(depth - 1)
+        )
+    return schema
+
+
 _QUERY_LENGTHS = {"code": 200, "token": 2400}
 _LOOKUP_QUERY = {
     **_LOOKUP,
@@ -225,14 +238,14 @@ _LOOKUP_QUERY = {
         },
         # No type or enum: every value of a query string is text, so a fuzzer's "wrong type" 1 arrives
         # as the text "1"; any value but 1 means no receipt.
-        "receipt": {"description": "1: answer with a signed receipt; any other value: the JSON answer"},
+        "receipt": {"description": "1: answer with a signed receipt; any other value: the JSON answer", **_no_nul(4)},
     },
     # Other parameters are ignored, but no NUL byte anywhere in an address (400 before any view).
     # receipt=1: the answer as a signed receipt (application/jose), as with Accept: application/jose.
     # No "type": every value of a query string is text, so a type could only be violated on paper
     # (a fuzzer's "wrong type" -2255 arrives as the text "-2255", rightly accepted).
     "propertyNames": {"pattern": "^[^\\x00]*$"},
-    "additionalProperties": {"pattern": "^[^\\x00]*$"},
+    "additionalProperties": _no_nul(4),
 }
 
 
