@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from damane.access import client_ip
 from damane.api import problem, read_json_object
 from damane.ratelimit import hit, peek
-from integrations import idempotency, receipts, selectors, services
+from integrations import idempotency, receipts, sandbox, selectors, services
 from integrations.models import ShareCodeUse
 
 NOT_VALID = {"valid": False}
@@ -247,6 +247,8 @@ def share(request):
         return problem(400, "missing_parameter", "give code")
     if not _is_text(params["code"]):
         return problem(400, "invalid_parameter", "code is non-empty text")
+    if sandbox.is_sandbox(key):
+        return json_response(sandbox.share(params["code"]))
     shared = services.share_code_use(
         raw=params["code"], channel=ShareCodeUse.Channel.API, organisation=key.organisation
     )

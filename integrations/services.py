@@ -102,10 +102,19 @@ def clean_networks(networks) -> list[str]:
 
 
 def _new_key(
-    *, organisation, label, valid_days, quota_per_minute, quota_per_day, actor, scopes=SCOPES, allowed_networks=()
+    *,
+    organisation,
+    label,
+    valid_days,
+    quota_per_minute,
+    quota_per_day,
+    actor,
+    scopes=SCOPES,
+    allowed_networks=(),
+    sandbox=False,
 ) -> tuple[ApiKey, str]:
     for _attempt in range(5):
-        prefix, plaintext = tokens.new_api_key()
+        prefix, plaintext = tokens.new_api_key(sandbox=sandbox)
         try:
             with transaction.atomic():
                 key = ApiKey.objects.create(
@@ -184,6 +193,31 @@ def api_key_issue(
     return key, plaintext
 
 
+def sandbox_key_issue(*, organisation: Organisation, label: str, actor, ip_address=None) -> tuple[ApiKey, str]:
+    """A sandbox key (``dmn_test_…``), at once and without a supervisor: it answers only from the
+    fictitious certificates of integrations/sandbox.py and records nothing. Every scope, the default
+    quotas, the longest validity. Audited as ``integrations.api_key.sandbox_issued``."""
+    with transaction.atomic():
+        _lock_active(organisation.pk)
+        key, plaintext = _new_key(
+            organisation=organisation,
+            label=label,
+            valid_days=settings.DAMANE_API_KEY_MAX_VALID_DAYS,
+            quota_per_minute=settings.DAMANE_API_KEY_DEFAULT_PER_MINUTE,
+            quota_per_day=settings.DAMANE_API_KEY_DEFAULT_PER_DAY,
+            actor=actor,
+            sandbox=True,
+        )
+        audit_record(
+            action="integrations.api_key.sandbox_issued",
+            obj=key,
+            actor=actor,
+            after=_key_values(key),
+            ip_address=ip_address,
+        )
+    return key, plaintext
+
+
 def api_key_rotate(*, key: ApiKey, actor, ip_address=None) -> tuple[ApiKey, str]:
     """A new key with the same label, quotas and validity; the old one keeps working
     for the grace period only, so the integrator can switch without an outage.
@@ -203,6 +237,7 @@ def api_key_rotate(*, key: ApiKey, actor, ip_address=None) -> tuple[ApiKey, str]
             actor=actor,
             scopes=old.scopes,
             allowed_networks=old.allowed_networks,
+            sandbox=old.prefix.startswith(tokens.SANDBOX),
         )
         before = _key_values(old)
         grace_end = timezone.now() + timedelta(hours=settings.DAMANE_API_KEY_ROTATION_GRACE_HOURS)

@@ -402,3 +402,70 @@ def test_the_document_types_the_facts_of_every_kind_as_its_presenter_gives_them(
 
     for kind in registry.kinds():
         assert set(FACTS_BY_KIND[kind.value]) == set(kind.present({})), kind.value
+
+
+# --- Item 2: sandbox keys --------------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox_key(bank, django_user_model):
+    from integrations.models import ApiKey
+
+    agent = django_user_model.objects.create_user("agent.sandbox", password="x" * 20, is_staff=True)
+    row, plaintext = services.sandbox_key_issue(organisation=bank, label="tests", actor=agent)
+    assert plaintext.startswith("dmn_test_") and ApiKey.objects.get(pk=row.pk).prefix.startswith("test_")
+    return plaintext
+
+
+def test_a_sandbox_key_answers_the_documented_fictitious_certificates_and_records_nothing(
+    client, sandbox_key, certificate
+):
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    from audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="integrations.api_key.sandbox_issued").count() == 1
+    doc = (Path(django_settings.BASE_DIR) / "docs" / "integrators.md").read_text()
+    rows = re.findall(r"^\| `(TEST-[A-Z0-9-]+)` \| (\w+) \| ([A-Z]{2}-\d{4}-\d{8}) \| (\w+) \|$", doc, re.M)
+    assert len(rows) == 10 and {state for *_r, state in rows} == {"valid", "revoked", "expired", "replaced"}
+    assert {kind for _c, kind, *_r in rows} == {kind.value for kind in registry.kinds()}
+    for code, kind, number, state in rows:
+        answer = client.get("/api/v1/verify", {"code": code.lower()}, **bearer(sandbox_key)).json()
+        assert (answer["genuine"], answer["type"], answer["number"], answer["state"]) == (True, kind, number, state)
+        assert answer["holder"]["name"] == "SANDBOX TEST"
+    # A real certificate's code is not known to the sandbox, and nothing is recorded.
+    real = client.get("/api/v1/verify", {"code": certificate.verification_code}, **bearer(sandbox_key))
+    assert real.json() == {"genuine": False}
+    batch = client.post(
+        "/api/v1/verify/batch",
+        {"items": [{"code": rows[0][0]}, {"code": certificate.verification_code}, {"token": qr_text_of(certificate)}]},
+        content_type="application/json",
+        **bearer(sandbox_key),
+    ).json()
+    assert [item["genuine"] for item in batch] == [True, False, False]
+    assert not IntegratorVerification.objects.exists()
+
+
+def test_a_sandbox_key_reads_the_documented_share_codes_and_never_a_real_one(client, sandbox_key, amina):
+    _share, real_code = services.share_code_create(
+        insured=amina,
+        employer=current_employer(amina),
+        recipient="Banque",
+        valid_days=3,
+        show_employment=True,
+        show_employer_status=False,
+        show_last_period=False,
+        actor=None,
+    )
+    answers = {
+        code: client.post(
+            "/api/v1/share", {"code": code}, content_type="application/json", **bearer(sandbox_key)
+        ).json()
+        for code in ("tests-harev-22222", "TESTS-HAREX-22222", "TESTS-HARER-22222", real_code)
+    }
+    assert answers["tests-harev-22222"]["valid"] is True
+    assert answers["tests-harev-22222"]["holder"]["name"] == "SANDBOX TEST"
+    assert [answers[c] for c in ("TESTS-HAREX-22222", "TESTS-HARER-22222", real_code)] == [{"valid": False}] * 3
+    assert not ShareCodeUse.objects.exists()
