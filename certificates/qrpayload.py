@@ -232,6 +232,54 @@ def sign_qr_payload(claims: dict[str, Any]) -> str:
     return f"{signing_input}.{b64url(key.sign_raw(signing_input.encode('ascii')))}"
 
 
+def sign_jws(claims: dict[str, Any]) -> str:
+    """A JWS (RFC 7515, compact) of ``claims`` signed with the current QR seal key: a receipt of the
+    API (integrations/receipts.py). ES256, ``kid`` the key's full published id (``public_jwks``)."""
+    kid, key = current_qr_key()
+    header = {"alg": "ES256", "kid": kid, "typ": "JWT"}
+    signing_input = f"{b64url(canonical_json(header))}.{b64url(canonical_json(claims))}"
+    return f"{signing_input}.{b64url(key.sign_raw(signing_input.encode('ascii')))}"
+
+
+_JWS_RE = re.compile(r"^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})$")
+MAX_JWS_LENGTH = 512 * 1024
+
+
+def verify_jws(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey] | None = None) -> tuple[dict, dict]:
+    """(header, claims) of a receipt whose ES256 signature verifies with the key its ``kid`` names.
+
+    Raises ``PayloadError`` (malformed, unknown_key, bad_signature); only ``alg`` ES256 is accepted,
+    whatever the header says (no ``none``, no algorithm confusion).
+    """
+    match = _JWS_RE.match(token.strip() if isinstance(token, str) and len(token) <= MAX_JWS_LENGTH else "")
+    if not match:
+        raise PayloadError("malformed", "not a receipt (JWS compact serialisation)")
+    try:
+        header = json.loads(b64url_decode(match.group(1)))
+        raw = b64url_decode(match.group(3))
+        claims_bytes = b64url_decode(match.group(2))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("malformed", "not a receipt (JWS compact serialisation)") from exc
+    if not isinstance(header, dict) or header.get("alg") != "ES256" or not isinstance(header.get("kid"), str):
+        raise PayloadError("malformed", "a receipt is signed ES256 and names its key")
+    keys = qr_public_keys() if public_keys is None else public_keys
+    public = keys.get(header["kid"])
+    if public is None:
+        raise PayloadError("unknown_key", f"unknown key id {header['kid']}")
+    signature = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    try:
+        public.verify(signature, f"{match.group(1)}.{match.group(2)}".encode("ascii"), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise PayloadError("bad_signature", "the signature does not match") from exc
+    try:
+        claims = json.loads(claims_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError("malformed", "signed claims are not JSON") from exc
+    if not isinstance(claims, dict):
+        raise PayloadError("malformed", "signed claims are not an object")
+    return header, claims
+
+
 def payload_key_id(token: str) -> str:
     """The full id of the key that signed ``token`` (DMN2 prints only its first 8 hex digits)."""
     match = _TOKEN_RE.match(token or "")
@@ -241,6 +289,14 @@ def payload_key_id(token: str) -> str:
     if len(kid) == 16:
         return kid
     return next((key_id for key_id in sorted(qr_public_keys()) if key_id.startswith(kid)), kid)
+
+
+def _signature_holds(public: ec.EllipticCurvePublicKey, signature: bytes, signing_input: bytes) -> bool:
+    try:
+        public.verify(signature, signing_input, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
 
 
 def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey] | None = None) -> dict[str, Any]:
@@ -260,9 +316,10 @@ def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey]
     if len(kid) != (QR_KID_LENGTH if version == QR_PREFIX[3:] else 16):
         raise PayloadError("malformed", "not a certificate QR payload")
     keys = qr_public_keys() if public_keys is None else public_keys
-    # DMN2 names a key by the first 8 hex digits of its id.
-    public = next((key for key_id, key in keys.items() if key_id.startswith(kid)), None)
-    if public is None:
+    # DMN2 names a key by the first 8 hex digits of its id: two published keys may share them
+    # (one chance in 2^32 a pair), so each key whose id starts with them is tried in turn.
+    candidates = [key for key_id, key in sorted(keys.items()) if key_id.startswith(kid)]
+    if not candidates:
         raise PayloadError("unknown_key", f"unknown key id {kid}")
     try:
         raw = b64url_decode(match.group("sig"))
@@ -273,10 +330,8 @@ def verify_payload(token: str, public_keys: dict[str, ec.EllipticCurvePublicKey]
         raise PayloadError("malformed", "not a certificate QR payload")
     signature = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
     signing_input = token.rsplit(".", 1)[0].encode("ascii")
-    try:
-        public.verify(signature, signing_input, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature as exc:
-        raise PayloadError("bad_signature", "the signature does not match") from exc
+    if not any(_signature_holds(public, signature, signing_input) for public in candidates):
+        raise PayloadError("bad_signature", "the signature does not match")
     try:
         expand = _qr_expand if version == QR_PREFIX[3:] else lambda raw: json.loads(raw.decode("utf-8"))
         claims = expand(claims_bytes)

@@ -55,27 +55,36 @@ def _bucket(key: str, window: int) -> tuple[str, int]:
     return f"rl:{window}:{slot}:{digest}", retry_after
 
 
-def hit(key: str, *, limit: int, window: int) -> RateLimitResult:
-    """Count one hit for ``key``; allowed while at most ``limit`` hits fell in this window."""
+def hit(key: str, *, limit: int, window: int, cost: int = 1) -> RateLimitResult:
+    """Count ``cost`` hits for ``key``; allowed while at most ``limit`` hits fell in this window.
+
+    A refused hit of ``cost`` > 1 (a batch of look-ups) is taken back, so that a batch too
+    large for what is left does not also refuse the single look-ups that still fit.
+    """
     cache_key, retry_after = _bucket(key, window)
-    count = _redis_hit(cache_key, window)
+    count = _redis_hit(cache_key, window, cost=cost, limit=limit)
     if count is None:
         # add() only writes when absent, so concurrent first hits cannot reset each other.
         cache.add(cache_key, 0, timeout=window + 1)
         try:
-            count = cache.incr(cache_key)
+            count = cache.incr(cache_key, cost)
         except ValueError:
             # The key expired between add() and incr(): start the window again.
             cache.add(cache_key, 0, timeout=window + 1)
-            count = cache.incr(cache_key)
+            count = cache.incr(cache_key, cost)
+        if cost > 1 and count > limit:
+            cache.decr(cache_key, cost)
     allowed = count <= limit
     return RateLimitResult(allowed=allowed, retry_after=0 if allowed else retry_after, count=count)
 
 
-# INCR, and start the window's expiry on the first hit: atomic in Redis, one command.
+# INCRBY, start the window's expiry on the first hit, and take back a refused batch
+# (ARGV[2] > 1): atomic in Redis, one command.
 _HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local cost = tonumber(ARGV[2])
+local count = redis.call('INCRBY', KEYS[1], cost)
+if count == cost then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if cost > 1 and count > tonumber(ARGV[3]) then redis.call('DECRBY', KEYS[1], cost) end
 return count
 """
 _hit_script = None
@@ -97,7 +106,7 @@ def _client(backend):
     return client
 
 
-def _redis_hit(cache_key: str, window: int) -> int | None:
+def _redis_hit(cache_key: str, window: int, *, cost: int = 1, limit: int = 0) -> int | None:
     """The count after this hit, in one Redis round trip; None on another cache backend.
 
     A Lua script (``EVALSHA``; redis-py loads it again after a Redis restart)
@@ -114,7 +123,7 @@ def _redis_hit(cache_key: str, window: int) -> int | None:
     client = _client(backend)
     if _hit_script is None:
         _hit_script = client.register_script(_HIT_SCRIPT)
-    return int(_hit_script(keys=[key], args=[window + 1], client=client))
+    return int(_hit_script(keys=[key], args=[window + 1, cost, limit], client=client))
 
 
 def peek(key: str, *, limit: int, window: int) -> RateLimitResult:

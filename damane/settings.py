@@ -641,3 +641,7 @@ DAMANE_WEBHOOK_DISABLE_AFTER_HOURS = env_int("DAMANE_WEBHOOK_DISABLE_AFTER_HOURS
 DAMANE_WEBHOOK_ALLOW_HTTP = False
 DAMANE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
 DAMANE_WEBHOOK_CA_FILE = ""
+# How long an answer is kept for a retry with the same Idempotency-Key (integrations/idempotency.py).
+DAMANE_API_IDEMPOTENCY_HOURS = env_int("DAMANE_API_IDEMPOTENCY_HOURS", 24)
+# Look-ups in one POST /api/v1/verify/batch (each counted in the key's quotas).
+DAMANE_API_BATCH_MAX = env_int("DAMANE_API_BATCH_MAX", 100)

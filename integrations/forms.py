@@ -3,7 +3,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from integrations.models import Organisation
+from integrations.models import SCOPES, Organisation
 
 
 def _text(label, max_length, **kwargs):
@@ -70,6 +70,58 @@ class ApiKeyForm(forms.Form):
     quota_per_day = _whole_number(
         _("Look-ups a day"), minimum=1, maximum=10_000_000, initial=settings.DAMANE_API_KEY_DEFAULT_PER_DAY
     )
+
+
+SCOPE_LABELS = {
+    "verify": _("verify: one certificate a request"),
+    "share": _("share: read share codes"),
+    "batch": _("batch: up to 100 certificates a request"),
+}
+
+
+def _scopes_field():
+    return forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=[(scope, SCOPE_LABELS[scope]) for scope in SCOPES],
+        initial=list(SCOPES),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _("Choose at least one scope."),
+            "invalid_choice": _("Choose among the scopes listed."),
+        },
+    )
+
+
+def _networks_field():
+    return forms.CharField(
+        label=_("Source networks"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "dir": "ltr"}),
+        help_text=_("One network a line, e.g. 196.200.0.0/16 or 2001:db8::/32. Empty: any address."),
+        error_messages={"max_length": _("At most %(limit_value)d characters.")},
+    )
+
+
+def _network_lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class RestrictionsMixin:
+    """Scopes and networks, cleaned as the service will (integrations.services.clean_networks)."""
+
+    def clean_allowed_networks(self):
+        from integrations.services import IntegrationError, clean_networks
+
+        try:
+            return clean_networks(_network_lines(self.cleaned_data.get("allowed_networks", "")))
+        except IntegrationError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+class ApiKeyRestrictionsForm(RestrictionsMixin, forms.Form):
+    scopes = _scopes_field()
+    allowed_networks = _networks_field()
 
 
 class RevokeKeyForm(forms.Form):
@@ -142,3 +194,10 @@ class ShareCodeLookupForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
         help_text=_("15 letters and digits, e.g. K7QM3-XH9RT-4P8WZ."),
     )
+
+
+class IssueKeyForm(RestrictionsMixin, ApiKeyForm):
+    """A new key: label, validity, quotas, and what it may call from where."""
+
+    scopes = _scopes_field()
+    allowed_networks = _networks_field()

@@ -43,6 +43,15 @@ class Organisation(models.Model):
         return self.name
 
 
+# What a key may call (docs/integrators.md, "Scopes and networks"); a key issued
+# before scopes existed may call all three.
+SCOPES = ("verify", "share", "batch")
+
+
+def all_scopes() -> list[str]:
+    return list(SCOPES)
+
+
 class ApiKeyQuerySet(models.QuerySet):
     def usable(self, now=None):
         now = now or timezone.now()
@@ -70,6 +79,10 @@ class ApiKey(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces", verbose_name=_("replaced by")
     )
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    # Which of SCOPES the key may call, and the source networks (CIDR, IPv4 or IPv6) it may
+    # call from; an empty list of networks allows any address.
+    scopes = models.JSONField(_("scopes"), default=all_scopes)
+    allowed_networks = models.JSONField(_("source networks"), default=list, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
 

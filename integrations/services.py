@@ -3,6 +3,7 @@ revoke, use) and the record of integrator look-ups. One transaction each, audite
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
 from integrations import tokens
-from integrations.models import ApiKey, IntegratorVerification, Organisation, ShareCode, ShareCodeUse
+from integrations.models import SCOPES, ApiKey, IntegratorVerification, Organisation, ShareCode, ShareCodeUse
 from integrations.webhooks import events as webhook_events
 from unregistered.models import UnregisteredPerson
 
@@ -72,9 +73,49 @@ def organisation_set_active(*, organisation: Organisation, active: bool, actor, 
     return organisation
 
 
-def _new_key(*, organisation, label, valid_days, quota_per_minute, quota_per_day, actor) -> tuple[ApiKey, str]:
+MAX_NETWORKS = 20
+
+
+def clean_scopes(scopes) -> list[str]:
+    """The scopes in their canonical order; IntegrationError for none or an unknown one."""
+    scopes = list(scopes)
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown or not scopes:
+        raise IntegrationError(_("Choose at least one scope among: %(scopes)s.") % {"scopes": ", ".join(SCOPES)})
+    return [scope for scope in SCOPES if scope in scopes]
+
+
+def clean_networks(networks) -> list[str]:
+    """The networks as canonical CIDR (``10.20.0.0/16``, ``2001:db8::/32``); IntegrationError for a bad one."""
+    cleaned = []
+    for text in networks:
+        try:
+            network = ipaddress.ip_network(str(text).strip(), strict=False)
+        except ValueError:
+            raise IntegrationError(
+                _("“%(network)s” is not a network: write it as 10.20.0.0/16 or 2001:db8::/32.") % {"network": text}
+            ) from None
+        if str(network) not in cleaned:
+            cleaned.append(str(network))
+    if len(cleaned) > MAX_NETWORKS:
+        raise IntegrationError(_("At most %(count)s networks per key.") % {"count": MAX_NETWORKS})
+    return cleaned
+
+
+def _new_key(
+    *,
+    organisation,
+    label,
+    valid_days,
+    quota_per_minute,
+    quota_per_day,
+    actor,
+    scopes=SCOPES,
+    allowed_networks=(),
+    sandbox=False,
+) -> tuple[ApiKey, str]:
     for _attempt in range(5):
-        prefix, plaintext = tokens.new_api_key()
+        prefix, plaintext = tokens.new_api_key(sandbox=sandbox)
         try:
             with transaction.atomic():
                 key = ApiKey.objects.create(
@@ -86,6 +127,8 @@ def _new_key(*, organisation, label, valid_days, quota_per_minute, quota_per_day
                     quota_per_day=quota_per_day,
                     created_by=actor,
                     expires_at=timezone.now() + timedelta(days=valid_days),
+                    scopes=list(scopes),
+                    allowed_networks=list(allowed_networks),
                 )
             return key, plaintext
         except IntegrityError:  # the 40-bit prefix was taken: draw again
@@ -100,6 +143,8 @@ def _key_values(key: ApiKey) -> dict:
         "quota_per_minute": key.quota_per_minute,
         "quota_per_day": key.quota_per_day,
         "expires_at": key.expires_at.isoformat(),
+        "scopes": list(key.scopes),
+        "allowed_networks": list(key.allowed_networks),
     }
 
 
@@ -119,9 +164,14 @@ def api_key_issue(
     quota_per_minute: int,
     quota_per_day: int,
     actor,
+    scopes=SCOPES,
+    allowed_networks=(),
     ip_address=None,
 ) -> tuple[ApiKey, str]:
-    """A new key; the plain text is returned once and never stored. IntegrationError for a suspended organisation."""
+    """A new key; the plain text is returned once and never stored. IntegrationError for a suspended organisation,
+    no scope or an unknown one, or a network that is not CIDR."""
+    scopes = clean_scopes(scopes)
+    allowed_networks = clean_networks(allowed_networks)
     if not 1 <= valid_days <= settings.DAMANE_API_KEY_MAX_VALID_DAYS:
         raise IntegrationError(
             _("A key is valid for at most %(days)s days.") % {"days": settings.DAMANE_API_KEY_MAX_VALID_DAYS}
@@ -135,9 +185,36 @@ def api_key_issue(
             quota_per_minute=quota_per_minute,
             quota_per_day=quota_per_day,
             actor=actor,
+            scopes=scopes,
+            allowed_networks=allowed_networks,
         )
         audit_record(
             action="integrations.api_key.issued", obj=key, actor=actor, after=_key_values(key), ip_address=ip_address
+        )
+    return key, plaintext
+
+
+def sandbox_key_issue(*, organisation: Organisation, label: str, actor, ip_address=None) -> tuple[ApiKey, str]:
+    """A sandbox key (``dmn_test_…``), at once and without a supervisor: it answers only from the
+    fictitious certificates of integrations/sandbox.py and records nothing. Every scope, the default
+    quotas, the longest validity. Audited as ``integrations.api_key.sandbox_issued``."""
+    with transaction.atomic():
+        _lock_active(organisation.pk)
+        key, plaintext = _new_key(
+            organisation=organisation,
+            label=label,
+            valid_days=settings.DAMANE_API_KEY_MAX_VALID_DAYS,
+            quota_per_minute=settings.DAMANE_API_KEY_DEFAULT_PER_MINUTE,
+            quota_per_day=settings.DAMANE_API_KEY_DEFAULT_PER_DAY,
+            actor=actor,
+            sandbox=True,
+        )
+        audit_record(
+            action="integrations.api_key.sandbox_issued",
+            obj=key,
+            actor=actor,
+            after=_key_values(key),
+            ip_address=ip_address,
         )
     return key, plaintext
 
@@ -159,6 +236,9 @@ def api_key_rotate(*, key: ApiKey, actor, ip_address=None) -> tuple[ApiKey, str]
             quota_per_minute=old.quota_per_minute,
             quota_per_day=old.quota_per_day,
             actor=actor,
+            scopes=old.scopes,
+            allowed_networks=old.allowed_networks,
+            sandbox=old.prefix.startswith(tokens.SANDBOX),
         )
         before = _key_values(old)
         grace_end = timezone.now() + timedelta(hours=settings.DAMANE_API_KEY_ROTATION_GRACE_HOURS)
@@ -181,6 +261,34 @@ def api_key_rotate(*, key: ApiKey, actor, ip_address=None) -> tuple[ApiKey, str]
             ip_address=ip_address,
         )
     return new, plaintext
+
+
+def api_key_restrict(*, key: ApiKey, scopes, allowed_networks, actor, ip_address=None) -> ApiKey:
+    """Change what a key may call and from where; audited with the values before and after.
+
+    Takes effect at the key's next request. Refused for a revoked or expired key, for no
+    scope or an unknown one, and for a network that is not CIDR."""
+    scopes = clean_scopes(scopes)
+    allowed_networks = clean_networks(allowed_networks)
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if key.state() != "active":
+            raise IntegrationError(_("Only an active key can be changed."))
+        before = {"scopes": list(key.scopes), "allowed_networks": list(key.allowed_networks)}
+        after = {"scopes": scopes, "allowed_networks": allowed_networks}
+        if before == after:
+            return key
+        key.scopes, key.allowed_networks = scopes, allowed_networks
+        key.save(update_fields=["scopes", "allowed_networks"])
+        audit_record(
+            action="integrations.api_key.restricted",
+            obj=key,
+            actor=actor,
+            before=before,
+            after=after,
+            ip_address=ip_address,
+        )
+    return key
 
 
 def api_key_revoke(*, key: ApiKey, actor, reason: str, ip_address=None) -> ApiKey:

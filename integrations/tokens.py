@@ -1,6 +1,6 @@
 """Wire formats of the secrets this app hands out, and how they are stored.
 
-API key, v1: ``dmn_<prefix>_<secret>``
+API key, v1: ``dmn_<prefix>_<secret>`` (a sandbox key: ``dmn_test_<prefix>_<secret>``)
     ``prefix``: 8 symbols of ``[a-z2-7]`` (40 bits), public, unique, names the key
     in lists and logs. ``secret``: 43 URL-safe base64 characters (256 random
     bits). Stored: the SHA-256 of the whole key, compared in constant time.
@@ -29,7 +29,9 @@ from certificates.documents import VERIFICATION_ALPHABET
 KEY_PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 KEY_PREFIX_LENGTH = 8
 KEY_SECRET_BYTES = 32
-_KEY_RE = re.compile(r"^dmn_([a-z2-7]{8})_([A-Za-z0-9_-]{43})$")
+_KEY_RE = re.compile(r"^dmn_((?:test_)?[a-z2-7]{8})_([A-Za-z0-9_-]{43})$")
+# A sandbox key (integrations/sandbox.py): dmn_test_<prefix>_<secret>, its prefix stored as test_<prefix>.
+SANDBOX = "test_"
 
 SHARE_CODE_GROUPS = 3
 SHARE_CODE_GROUP_SIZE = 5
@@ -46,9 +48,11 @@ def share_code_digest(code: str) -> str:
     return salted_hmac("damane.integrations.share-code", code, algorithm="sha256").hexdigest()
 
 
-def new_api_key() -> tuple[str, str]:
-    """(prefix, full key)."""
-    prefix = "".join(secrets.choice(KEY_PREFIX_ALPHABET) for _ in range(KEY_PREFIX_LENGTH))
+def new_api_key(*, sandbox: bool = False) -> tuple[str, str]:
+    """(prefix, full key); a sandbox key's prefix starts with ``test_``."""
+    prefix = (SANDBOX if sandbox else "") + "".join(
+        secrets.choice(KEY_PREFIX_ALPHABET) for _ in range(KEY_PREFIX_LENGTH)
+    )
     return prefix, f"dmn_{prefix}_{secrets.token_urlsafe(KEY_SECRET_BYTES)}"
 
 

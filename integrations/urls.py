@@ -13,4 +13,5 @@ urlpatterns = [
     path("staff/integrators/<int:pk>/suspend/", views.organisation_suspend, name="organisation_suspend"),
     path("staff/integrators/keys/<int:pk>/rotate/", views.key_rotate, name="key_rotate"),
     path("staff/integrators/keys/<int:pk>/revoke/", views.key_revoke, name="key_revoke"),
+    path("staff/integrators/keys/<int:pk>/restrict/", views.key_restrict, name="key_restrict"),
 ]

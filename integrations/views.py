@@ -21,7 +21,8 @@ from damane.roles import is_supervisor
 from declarations.periods import Period
 from integrations import selectors, services
 from integrations.forms import (
-    ApiKeyForm,
+    ApiKeyRestrictionsForm,
+    IssueKeyForm,
     OrganisationForm,
     RevokeKeyForm,
     ShareCodeForm,
@@ -191,7 +192,7 @@ def _organisation_page(request, organisation, *, key_form=None, action_form=None
         {
             "organisation": organisation,
             "keys": [{"key": k, "state": k.state(now)} for k in keys],
-            "key_form": key_form or ApiKeyForm(),
+            "key_form": key_form or IssueKeyForm(),
             "revoke_form": RevokeKeyForm(),
             "action_form": action_form,
             "page_has_errors": bool(action_form is not None and action_form.errors),
@@ -199,6 +200,7 @@ def _organisation_page(request, organisation, *, key_form=None, action_form=None
             "lookups": organisation.verifications.count(),
             "share_uses": organisation.share_code_uses.count(),
             "is_supervisor": is_supervisor(request.user),
+            "scope_choices": ApiKeyRestrictionsForm.base_fields["scopes"].choices,
         },
         status=status,
     )
@@ -211,7 +213,7 @@ def organisation(request, pk):
     organisation = get_object_or_404(Organisation, pk=pk)
     if request.method != "POST":
         return _organisation_page(request, organisation)
-    form = ApiKeyForm(request.POST)
+    form = IssueKeyForm(request.POST)
     if form.is_valid():
         try:
             key, plaintext = services.api_key_issue(
@@ -263,6 +265,29 @@ def key_revoke(request, pk):
     except IntegrationError as error:
         return _refused(request, key.organisation_id, form, str(error))
     messages.success(request, _("Key %(prefix)s is revoked.") % {"prefix": key.prefix})
+    return redirect("integrations:organisation", pk=key.organisation_id)
+
+
+@never_cache
+@supervisor_required
+@require_POST
+def key_restrict(request, pk):
+    """Change a key's scopes and source networks (audited: integrations.api_key.restricted)."""
+    key = get_object_or_404(ApiKey.objects.select_related("organisation"), pk=pk)
+    form = ApiKeyRestrictionsForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, key.organisation_id, form)
+    try:
+        services.api_key_restrict(
+            key=key,
+            scopes=form.cleaned_data["scopes"],
+            allowed_networks=form.cleaned_data["allowed_networks"],
+            actor=request.user,
+            ip_address=client_ip(request) or None,
+        )
+    except IntegrationError as error:
+        return _refused(request, key.organisation_id, form, str(error))
+    messages.success(request, _("Key %(prefix)s: scopes and networks saved.") % {"prefix": key.prefix})
     return redirect("integrations:organisation", pk=key.organisation_id)
 
 

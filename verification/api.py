@@ -7,6 +7,8 @@ all get the same answer: ``200 {"genuine": false}``; the caller learns nothing
 about which it was.
 """
 
+import json
+
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -14,11 +16,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from damane.access import client_ip
 from damane.api import problem, read_json_object
-from damane.ratelimit import hit
 from damane.replica import replica_reads
 from integrations import api as integrator_api
+from integrations import sandbox
 from integrations import services as integrator_services
 from verification import services
 from verification.openapi import document as openapi_document
@@ -28,7 +29,8 @@ NOT_GENUINE = {"genuine": False}
 
 
 def _json(data, status=200):
-    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+    # safe=False: a batch answers a JSON array.
+    response = JsonResponse(data, status=status, safe=False, json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "no-store"
     response["Access-Control-Allow-Origin"] = "*"
     return response
@@ -68,26 +70,29 @@ def _is_query_text(name: str, value: str) -> bool:
     return 0 < len(value) <= QUERY_PARAMETER_LENGTHS[name] and value.isascii() and value.isprintable()
 
 
+def _lookup(given: dict):
+    """The certificate ``code`` or ``token`` names, or None; both already checked as text."""
+    code, token = given.get("code"), given.get("token")
+    if code:
+        return services.by_code_fast(code)
+    return services.by_token(token)
+
+
+def _answer(certificate, key) -> dict:
+    if certificate is None:
+        return NOT_GENUINE
+    if key is not None:
+        integrator_services.verification_record(key=key, certificate=certificate)
+    return certificate_json(certificate)
+
+
 @csrf_exempt  # a public, read-only API without cookies
 @never_cache
 @require_http_methods(["GET", "POST"])
+@integrator_api.api_endpoint(scope="verify", anonymous=True)
 @replica_reads
 def verify(request):
-    key = None
-    if integrator_api.has_key_header(request):
-        # An integrator: its key's quotas instead of the per-address limit (docs/integrators.md).
-        key, refused = integrator_api.integrator(request)
-        if refused:
-            return refused
-    else:
-        limit = hit(f"verification:{client_ip(request)}", limit=settings.DAMANE_VERIFY_LOOKUPS_PER_MINUTE, window=60)
-        if not limit.allowed:
-            return problem(
-                429,
-                "rate_limited",
-                "more than the look-ups allowed a minute from this address; wait Retry-After seconds",
-                retry_after=limit.retry_after,
-            )
+    """Without a key, the per-address limit; with one, its quotas (docs/integrators.md)."""
     if request.method == "POST":
         params, refused = read_json_object(request, detail="send a JSON object with code or token")
         if refused:
@@ -101,18 +106,52 @@ def verify(request):
         )
     if not all(_is_text(value) for value in given.values()):
         return problem(400, "invalid_parameter", "code and token are non-empty text")
-    code, token = given.get("code"), given.get("token")
-    if code:
-        certificate = services.by_code_fast(code)
-    elif token:
-        certificate = services.by_token(token)
-    else:
+    if not (given.get("code") or given.get("token")):
         return problem(400, "missing_parameter", "give code or token")
-    if certificate is None:
-        return _json(NOT_GENUINE)
-    if key is not None:
-        integrator_services.verification_record(key=key, certificate=certificate)
-    return _json(certificate_json(certificate))
+    if sandbox.is_sandbox(request.api_key):
+        return _json(sandbox.verify(given))
+    return _json(_answer(_lookup(given), request.api_key))
+
+
+def _batch_size(request) -> int:
+    """How many look-ups a batch counts in the quotas: its items, or 1 for a body the view will refuse."""
+    try:
+        items = json.loads(request.body.decode("utf-8") or "{}").get("items")
+    except (ValueError, UnicodeDecodeError, RecursionError, AttributeError):
+        return 1
+    if isinstance(items, list) and 1 <= len(items) <= settings.DAMANE_API_BATCH_MAX:
+        return len(items)
+    return 1
+
+
+@csrf_exempt  # as above
+@never_cache
+@require_http_methods(["POST"])
+@integrator_api.api_endpoint(scope="batch", cost=_batch_size)
+@replica_reads
+def verify_batch(request):
+    """Up to DAMANE_API_BATCH_MAX look-ups in one request, each counted in the quotas, answered in order.
+
+    Each item is ``{"code": …}`` or ``{"token": …}``; the whole batch is refused (400,
+    naming the first bad item) before anything is looked up or recorded.
+    """
+    params, refused = read_json_object(request, detail="send a JSON object with items, a list of look-ups")
+    if refused:
+        return refused
+    items = params.get("items")
+    limit = settings.DAMANE_API_BATCH_MAX
+    if not isinstance(items, list) or not 1 <= len(items) <= limit:
+        return problem(400, "invalid_parameter", f"items is a list of 1 to {limit} look-ups")
+    lookups = []
+    for index, item in enumerate(items):
+        given = item if isinstance(item, dict) and set(item) in ({"code"}, {"token"}) else {}
+        if not given or not all(_is_text(value) for value in given.values()):
+            detail = f"items[{index}] is an object with one of code or token, non-empty text"
+            return problem(400, "invalid_parameter", detail)
+        lookups.append(given)
+    if sandbox.is_sandbox(request.api_key):
+        return _json([sandbox.verify(given) for given in lookups])
+    return _json([_answer(_lookup(given), request.api_key) for given in lookups])
 
 
 @csrf_exempt  # no cookies under /api/: another method than GET answers 405, not a CSRF 403

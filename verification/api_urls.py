@@ -7,6 +7,7 @@ app_name = "api"
 
 urlpatterns = [
     path("verify", api.verify, name="verify"),
+    path("verify/batch", api.verify_batch, name="verify_batch"),
     path("share", integrations_api.share, name="share"),
     path("openapi.json", api.openapi, name="openapi"),
     path("schemas/certificate.json", api.certificate_schema, name="certificate_schema"),

@@ -21,6 +21,57 @@ _HOLDER = {
 # The kinds of certificate: filled from certificates.registry in document().
 _KIND = {"type": "string", "description": "The kind of certificate (certificate.json's kind)"}
 
+# The API's key facts of each kind (its folder's presenter.present), typed. A kind without an
+# entry here (one added later) is described as an object; document() fills anyOf from the registry.
+_DATE = {"type": ["string", "null"], "format": "date"}
+_PERIOD = {"type": ["string", "null"], "pattern": "^[0-9]{6}$", "description": "YYYYMM"}
+_DAYS = {"type": ["integer", "null"], "minimum": 0}
+_NAME = {"type": ["string", "null"]}
+FACTS_BY_KIND = {
+    "employment": {"employer": _NAME, "start_date": _DATE, "reference_period": _PERIOD, "days": _DAYS},
+    "affiliation": {"registered_on": _DATE, "employers": {"type": "integer", "minimum": 0}},
+    "non_affiliation": {"from_period": _PERIOD, "to_period": _PERIOD},
+    "annual_salary": {
+        "from_period": _PERIOD,
+        "to_period": _PERIOD,
+        "total_real_salary": {"type": ["integer", "null"], "description": "centimes of dirham"},
+        "total_days": _DAYS,
+    },
+    "declared_days": {"total_days": _DAYS, "threshold_reached": {"type": ["boolean", "null"]}, "as_of": _DATE},
+    "deregistration": {"employer": _NAME, "start_date": _DATE, "end_date": _DATE},
+    "treaty_periods": {
+        "country": {"type": ["string", "null"], "description": "ISO 3166-1 alpha-2"},
+        "moroccan_days": _DAYS,
+        "foreign_counted_days": _DAYS,
+        "total_days": _DAYS,
+    },
+}
+_FACTS = {
+    "type": "object",
+    "description": "Key facts of the certificate's type (type), as the verify page shows them: one of the "
+    "shapes below, by type",
+}
+
+
+def _facts_shapes(kinds) -> list[dict]:
+    shapes = []
+    for kind in kinds:
+        properties = FACTS_BY_KIND.get(kind)
+        if properties is None:
+            shapes.append({"title": kind, "type": "object"})
+        else:
+            shapes.append(
+                {
+                    "title": kind,
+                    "type": "object",
+                    "properties": properties,
+                    "required": list(properties),
+                    "additionalProperties": False,
+                }
+            )
+    return shapes
+
+
 _RESULT = {
     "oneOf": [
         {
@@ -35,7 +86,7 @@ _RESULT = {
                 "issued_on": {"type": "string", "format": "date"},
                 "valid_until": {"type": "string", "format": "date"},
                 "revoked_on": {"type": ["string", "null"], "format": "date"},
-                "facts": {"type": "object", "description": "Key facts of the certificate type, as printed"},
+                "facts": _FACTS,
             },
             "required": ["genuine", "state", "type", "number", "holder", "issued_on", "valid_until"],
         },
@@ -87,7 +138,15 @@ _ERROR_RESPONSES = {
         "An Authorization header that names no usable API key (malformed, unknown, expired or revoked)",
         **{"WWW-Authenticate": {"type": "string"}},
     ),
-    "Forbidden": _error("Refused for this caller"),
+    "Forbidden": _error(
+        "The API key may not make this call: error scope_not_allowed (the key lacks the scope: verify, share or "
+        "batch) or network_not_allowed (the call comes from outside the networks registered for the key); "
+        "detail says which"
+    ),
+    "Conflict": _error(
+        "The Idempotency-Key conflicts: error idempotency_key_in_use (a request with it is still running; retry "
+        "in a moment) or idempotency_key_reused (it was sent before with another request; use a new one)"
+    ),
     "NotFound": _error("No such address in the API"),
     "MethodNotAllowed": _error(
         "Another method than the ones this document lists for the address", Allow={"type": "string"}
@@ -97,7 +156,7 @@ _ERROR_RESPONSES = {
     "TooManyRequests": _error(
         "Too many look-ups: from this address (30 a minute) without a key, "
         "or beyond the key's quotas (a minute, a day) with one",
-        **{"Retry-After": _RETRY_AFTER},
+        **{"Retry-After": _RETRY_AFTER, "RateLimit-Policy": {"type": "string"}, "RateLimit": {"type": "string"}},
     ),
     "ServerError": _error("A failure on the portal's side (last resort; nothing was recorded)"),
     "ServiceUnavailable": _error(
@@ -117,7 +176,10 @@ def _errors(*, body: bool = False, authenticated: bool = False, limited: bool = 
     answers = {"400": _ref("BadRequest")}
     if authenticated:
         answers["401"] = _ref("Unauthorized")
+        answers["403"] = _ref("Forbidden")
     answers["405"] = _ref("MethodNotAllowed")
+    if authenticated:
+        answers["409"] = _ref("Conflict")
     answers["413"] = _ref("PayloadTooLarge")
     if body:
         answers["415"] = _ref("UnsupportedMediaType")
@@ -154,18 +216,37 @@ _LOOKUP = {
 # server reads (gunicorn's limit_request_line, 8,190 bytes; a longer one is refused before
 # the portal sees it). verification/api.py QUERY_PARAMETER_LENGTHS.
 _QUERY_TEXT = {"type": "string", "minLength": 1, "pattern": "^[\\x20-\\x7e]*$"}
+
+
+def _no_nul(depth: int) -> dict:
+    """Any value without a NUL byte, nested keys included: a fuzzer's object or array value
+    arrives exploded (``x[k][0]=v``), its keys in the address too (refused with 400 there)."""
+    schema = {"pattern": "^[^\\x00]*$"}
+    if depth:
+        schema.update(
+            propertyNames={"pattern": "^[^\\x00]*$"}, additionalProperties=_no_nul(depth - 1), items=_no_nul(depth - 1)
+        )
+    return schema
+
+
 _QUERY_LENGTHS = {"code": 200, "token": 2400}
 _LOOKUP_QUERY = {
     **_LOOKUP,
     "properties": {
-        name: {**schema, **_QUERY_TEXT, "maxLength": _QUERY_LENGTHS[name]}
-        for name, schema in _LOOKUP["properties"].items()
+        **{
+            name: {**schema, **_QUERY_TEXT, "maxLength": _QUERY_LENGTHS[name]}
+            for name, schema in _LOOKUP["properties"].items()
+        },
+        # No type or enum: every value of a query string is text, so a fuzzer's "wrong type" 1 arrives
+        # as the text "1"; any value but 1 means no receipt.
+        "receipt": {"description": "1: answer with a signed receipt; any other value: the JSON answer", **_no_nul(4)},
     },
     # Other parameters are ignored, but no NUL byte anywhere in an address (400 before any view).
+    # receipt=1: the answer as a signed receipt (application/jose), as with Accept: application/jose.
     # No "type": every value of a query string is text, so a type could only be violated on paper
     # (a fuzzer's "wrong type" -2255 arrives as the text "-2255", rightly accepted).
     "propertyNames": {"pattern": "^[^\\x00]*$"},
-    "additionalProperties": {"pattern": "^[^\\x00]*$"},
+    "additionalProperties": _no_nul(4),
 }
 
 
@@ -239,11 +320,101 @@ _SHARE_RESULT = {
 }
 
 
+# What every look-up answer says about the caller's quotas (draft-ietf-httpapi-ratelimit-headers).
+_RATELIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'The quotas that apply: \'"minute";q=600;w=60, "day";q=50000;w=86400\' with a key, '
+        "'\"address\";q=30;w=60' without",
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of each and the seconds until it starts again: \'"minute";r=599;t=42, '
+        '"day";r=49999;t=50000\'',
+        "schema": {"type": "string"},
+    },
+}
+
+_RECEIPT = {
+    "type": "string",
+    "description": "A signed receipt: a JWS in compact serialisation (RFC 7515), ES256, kid the published key id "
+    "of /verify/keys.json; its payload holds iss, iat, req (method, path, params), res (the JSON answer), and org "
+    "and key with an API key (docs/integrators.md, 'Signed receipts'). Asked for with Accept: application/jose, "
+    "or ?receipt=1 in the address (GET and POST)",
+    "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
+}
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "With an API key: a retry with the same value answers the first answer again, with the "
+    "header Idempotent-Replayed: true, and records nothing twice (kept 24 hours). Any value is a key (a UUID is "
+    "the usual choice); an empty one is none. Without an API key it is ignored (nothing is recorded).",
+    # No type: a header is text, so a fuzzer's "wrong type" 0 arrives as the text "0", rightly accepted.
+    "schema": {"description": "Any text; a UUID is the usual choice"},
+    "example": "3f0c2a9e-5d1b-4c55-9a57-1b8c2f7d6e10",
+}
+
+# ?receipt=1 also works on the POST operations; it is described there in words only (the
+# operations' description and _RECEIPT), not as a parameter: a fuzzer's object value for it is
+# exploded into unnamed parameters the portal rightly ignores, which no schema can say.
+
+
+def _ok(description: str, schema: dict, example=None) -> dict:
+    json_content = {"schema": schema}
+    if example is not None:
+        json_content["example"] = example
+    return {
+        "description": description,
+        "headers": _RATELIMIT_HEADERS,
+        "content": {"application/json": json_content, "application/jose": {"schema": _RECEIPT}},
+    }
+
+
+_GENUINE_EXAMPLE = {
+    "genuine": True,
+    "state": "valid",
+    "type": "employment",
+    "number": "AT-2026-00000042",
+    "holder": {
+        "name": "BENNANI AMINA",
+        "name_ar": "بناني أمينة",
+        "cin_masked": "••••••56",
+        "cnss_number_masked": "••••••561",
+    },
+    "issued_on": "2026-11-29",
+    "valid_until": "2027-02-28",
+    "revoked_on": None,
+    "facts": {
+        "employer": "MAROC DIGITAL SERVICES SA",
+        "start_date": "2016-09-01",
+        "reference_period": "202610",
+        "days": 26,
+    },
+}
+
+
 def _responses(*, body: bool):
     return {
-        "200": {"description": "The verdict", "content": {"application/json": {"schema": _RESULT}}},
+        "200": _ok("The verdict", _RESULT, _GENUINE_EXAMPLE),
         **_errors(body=body, authenticated=True, limited=True),
     }
+
+
+_BATCH_MAX = settings.DAMANE_API_BATCH_MAX
+_BATCH_ITEM = {
+    "type": "object",
+    "properties": {"code": _TEXT, "token": _TEXT},
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+}
+_BATCH = {
+    "type": "object",
+    "properties": {"items": {"type": "array", "minItems": 1, "maxItems": _BATCH_MAX, "items": _BATCH_ITEM}},
+    "required": ["items"],
+    "example": {"items": [{"code": "K7QM-3XH9-RT4P-8WZN-C2VD-6JEB"}, {"token": "https://…/verify/…#DMN2…"}]},
+}
 
 
 OPENAPI = {
@@ -276,7 +447,8 @@ OPENAPI = {
                         "style": "form",
                         "explode": True,
                         "schema": _LOOKUP_QUERY,
-                    }
+                    },
+                    _IDEMPOTENCY_KEY,
                 ],
                 "responses": _responses(body=False),
             },
@@ -284,12 +456,34 @@ OPENAPI = {
                 "summary": "Verify a certificate (JSON body)",
                 "operationId": "verifyCertificatePost",
                 "security": [{}, {"integratorKey": []}],
+                "parameters": [_IDEMPOTENCY_KEY],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _LOOKUP}},
                 },
                 "responses": _responses(body=True),
             },
+        },
+        "/api/v1/verify/batch": {
+            "post": {
+                "summary": f"Verify up to {_BATCH_MAX} certificates in one request",
+                "operationId": "verifyBatch",
+                "description": "Each item is a code or a QR text, as for /api/v1/verify; the answer is one JSON "
+                "array of the same verdicts in the same order. Each item counts as one look-up in the key's "
+                "quotas; a batch larger than what is left of a quota is refused whole (429) and not counted in it. "
+                "Needs a key with the batch scope.",
+                "security": [{"integratorKey": []}],
+                "parameters": [_IDEMPOTENCY_KEY],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _BATCH}}},
+                "responses": {
+                    "200": _ok(
+                        "The verdicts, in the order of the items",
+                        {"type": "array", "items": _RESULT},
+                        [_GENUINE_EXAMPLE, {"genuine": False}],
+                    ),
+                    **_errors(body=True, authenticated=True, limited=True),
+                },
+            }
         },
         "/api/v1/share": {
             "post": {
@@ -298,6 +492,7 @@ OPENAPI = {
                 "description": "The code is the one the holder gave you (XXXXX-XXXXX-XXXXX; case, spaces and "
                 "dashes ignored). Every use is recorded and shown to the holder.",
                 "security": [{"integratorKey": []}],
+                "parameters": [_IDEMPOTENCY_KEY],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -311,7 +506,7 @@ OPENAPI = {
                     },
                 },
                 "responses": {
-                    "200": {"description": "The facts", "content": {"application/json": {"schema": _SHARE_RESULT}}},
+                    "200": _ok("The facts", _SHARE_RESULT),
                     **_errors(body=True, authenticated=True, limited=True),
                 },
             }
@@ -346,7 +541,9 @@ def document() -> dict:
     memo: dict = {}
     result = copy.deepcopy(OPENAPI, memo)
     # deepcopy copies the shared _KIND once; memo maps it to that copy.
-    memo[id(_KIND)]["enum"] = [kind.value for kind in registry.kinds()]
+    values = [kind.value for kind in registry.kinds()]
+    memo[id(_KIND)]["enum"] = values
+    memo[id(_FACTS)]["anyOf"] = _facts_shapes(values)
     # The integrators' webhooks (an app below this one): their events and payloads.
     webhooks_openapi.extend(result)
     return result

@@ -180,7 +180,10 @@ async function check(text) {
   // A payload grafted onto another certificate's address: the phone would open one, this page check the other.
   if (!sameCertificate(parts.publicId, claims)) return show("verdict-bad", t("grafted"), null);
   const entry = await sha256Hex(claims.id);
-  const today = new Date().toISOString().slice(0, 10);
+  // "Today" is the fund's, Africa/Casablanca (docs/verification.md, "Expiry"), not UTC or the device's zone.
+  const today = new Intl.DateTimeFormat("en-CA", {
+    timeZone: "Africa/Casablanca", year: "numeric", month: "2-digit", day: "2-digit",
+  }).format(new Date());
   if (material.revocations && material.revocations.r.includes(entry)) return show("verdict-bad", t("revoked"), claims);
   if (claims.u < today) return show("verdict-bad", t("expired"), claims);
   if (material.revocations && material.revocations.s.includes(entry)) return show("verdict-bad", t("replaced"), claims);

@@ -36,7 +36,13 @@ def test_a_supervisor_registers_an_organisation_and_sees_its_key_once(as_supervi
 
     response = as_supervisor.post(
         f"/staff/integrators/{organisation.pk}/",
-        {"label": "loan files", "valid_days": "90", "quota_per_minute": "100", "quota_per_day": "5000"},
+        {
+            "label": "loan files",
+            "valid_days": "90",
+            "quota_per_minute": "100",
+            "quota_per_day": "5000",
+            "scopes": ["verify", "share", "batch"],
+        },
     )
     assert response.status_code == 200
     assert response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
@@ -223,7 +229,7 @@ def test_a_suspended_organisation_gets_no_key_by_rotation_or_issue_and_the_page_
     rotated = as_supervisor.post(f"/staff/integrators/keys/{api_key.pk}/rotate/")
     issued = as_supervisor.post(
         f"/staff/integrators/{bank.pk}/",
-        {"label": "again", "valid_days": "30", "quota_per_minute": "10", "quota_per_day": "100"},
+        {"label": "again", "valid_days": "30", "quota_per_minute": "10", "quota_per_day": "100", "scopes": ["verify"]},
     )
     for response in (rotated, issued):
         html = response.content.decode()

@@ -90,6 +90,7 @@ def test_the_document_describes_every_way_to_call_the_api(api_schema):
     assert {(op.method.upper(), op.path) for op in api_schema} == {
         ("GET", "/api/v1/verify"),
         ("POST", "/api/v1/verify"),
+        ("POST", "/api/v1/verify/batch"),
         ("POST", "/api/v1/share"),
         ("GET", "/api/v1/schemas/certificate.json"),
     }

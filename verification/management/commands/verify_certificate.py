@@ -2,11 +2,13 @@
 
 import json as json_module
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from certificates.qrpayload import PayloadError, verify_jws
 from verification.pdfcheck import check_pdf
 
 # Libraries that log their own tracebacks for a damaged file: the command says it in one line instead.
@@ -18,11 +20,21 @@ class Command(BaseCommand):
         "Check that FILE.pdf carries the fund's valid signature over the whole file, is byte for byte a "
         "certificate the portal issued and shows a QR code naming that certificate, then report its state. "
         "Exits 0 only for a genuine certificate that is valid today (not expired, revoked or replaced); "
-        "1 otherwise; 2 when the file cannot be read. Why a file fails is one line on stderr."
+        "1 otherwise; 2 when the file cannot be read. Why a file fails is one line on stderr. "
+        "With --receipt, FILE is a signed receipt of the API (a JWS) instead."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, metavar="FILE.pdf")
+        parser.add_argument(
+            "--receipt",
+            action="store_true",
+            help=(
+                "FILE is a receipt the API gave (Accept: application/jose or ?receipt=1, docs/integrators.md): "
+                "check its signature against the fund's published keys and print what was asked, when, and the "
+                "answer. Exits 0 when the signature holds, 1 when it does not."
+            ),
+        )
         parser.add_argument(
             "--json",
             action="store_true",
@@ -32,12 +44,14 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, file, json=False, **options):
+    def handle(self, *args, file, json=False, receipt=False, **options):
         try:
             data = file.read_bytes()
         except OSError as error:
             self.stderr.write(f"{file}: {error.strerror or error}")
             raise SystemExit(2) from None
+        if receipt:
+            return self._receipt(file, data, as_json=json)
         verdict = _quietly(check_pdf, data)
         checks = [
             ("PDF", verdict.is_pdf and verdict.readable),
@@ -72,6 +86,29 @@ class Command(BaseCommand):
                 reason = f"{failed}: FAIL" + (f" ({verdict.error})" if verdict.error else "")
             self.stderr.write(f"{file}: not a genuine, valid certificate: {reason}")
             raise SystemExit(1)
+
+    def _receipt(self, file, data: bytes, *, as_json: bool):
+        """A receipt's signature, then what it says: the fund's answer to what was asked, at that moment."""
+        try:
+            header, claims = verify_jws(data.decode("ascii", "replace").strip())
+        except PayloadError as error:
+            self.stderr.write(f"{file}: not a receipt signed by the fund: {error}")
+            raise SystemExit(1) from None
+        issued = datetime.fromtimestamp(claims.get("iat", 0), tz=UTC).isoformat()
+        if as_json:
+            report = {"signed_by_fund": True, "kid": header["kid"], "at": issued, **claims}
+            self.stdout.write(json_module.dumps(report, ensure_ascii=False, indent=2))
+            return
+        request = claims.get("req", {})
+        self.stdout.write(f"ok   receipt signed by the fund (key {header['kid']})")
+        self.stdout.write(
+            f"at   {issued}" + (f" for {claims['org']} (key {claims.get('key')})" if "org" in claims else "")
+        )
+        self.stdout.write(
+            f"asked {request.get('method')} {request.get('path')} "
+            + json_module.dumps(request.get("params", {}), ensure_ascii=False)
+        )
+        self.stdout.write("answer " + json_module.dumps(claims.get("res"), ensure_ascii=False))
 
 
 def _json_report(verdict, checks, state) -> str:

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0003_organisation_name_unique_any_case'),
+        ('integrations', '0004_api_key_scopes_and_networks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
