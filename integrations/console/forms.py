@@ -37,3 +37,12 @@ class EndpointForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose at least one event."), "invalid_choice": _("Choose among the events.")},
     )
+
+
+class SandboxKeyForm(forms.Form):
+    label = forms.CharField(
+        label=_("Label of the sandbox key"),
+        max_length=100,
+        required=False,
+        help_text=_("For example the name of your test system."),
+    )

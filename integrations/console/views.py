@@ -24,7 +24,7 @@ from integrations import services
 from integrations.console import selectors
 from integrations.console import services as console_services
 from integrations.console.decorators import console_required
-from integrations.console.forms import ConsoleLoginForm, EndpointForm
+from integrations.console.forms import ConsoleLoginForm, EndpointForm, SandboxKeyForm
 from integrations.forms import RevokeKeyForm
 from integrations.models import ApiKey
 from integrations.services import IntegrationError
@@ -149,6 +149,27 @@ def key_rotate(request, pk):
         return _refused(request, forms.Form({}), str(error))
     # Shown in this answer only (no-store), never stored in clear.
     return _home(request, created_key={"key": new, "plaintext": plaintext, "rotated": key})
+
+
+@never_cache
+@console_required
+@require_POST
+def sandbox_key_create(request):
+    """A sandbox key at once, without the fund's review: it answers only from fictitious certificates."""
+    form = SandboxKeyForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, form)
+    try:
+        new, plaintext = services.sandbox_key_issue(
+            organisation=request.organisation,
+            label=form.cleaned_data["label"] or _("Sandbox"),
+            actor=request.user,
+            ip_address=client_ip(request) or None,
+        )
+    except IntegrationError as error:
+        return _refused(request, form, str(error))
+    # Shown in this answer only (no-store), never stored in clear.
+    return _home(request, created_key={"key": new, "plaintext": plaintext, "sandbox": True})
 
 
 @never_cache

@@ -189,3 +189,29 @@ def test_the_command_makes_a_console_account_that_can_log_in(bank, capsys):
     client = Client()
     assert client.post("/integrators/login/", {"username": "banque.ops", "password": password}).status_code == 302
     assert AuditEntry.objects.filter(action="integrations.console_account.created").exists()
+
+
+def test_the_contact_creates_a_sandbox_key_at_once_and_it_answers_only_from_the_fictitious_set(
+    as_contact, contact, bank
+):
+    response = as_contact.post("/integrators/keys/sandbox/", {"label": "recette"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    shown = next(
+        word
+        for word in html.replace("<", " ").replace(">", " ").split()
+        if word.startswith("dmn_test_") and "…" not in word
+    )
+    key = services.authenticate(shown)
+    assert key is not None and key.organisation == bank and key.label == "recette"
+    assert AuditEntry.objects.filter(
+        action="integrations.api_key.sandbox_issued", actor=contact, object_id=str(key.pk)
+    ).exists()
+    # Shown once; the list names it by its prefix only.
+    again = as_contact.get("/integrators/").content.decode()
+    assert shown not in again and f"dmn_{key.prefix}_" in again
+    # A look-up with it answers from the documented fictitious set (docs/integrators.md, "Sandbox").
+    api = Client(headers={"authorization": f"Bearer {shown}"})
+    answer = api.get("/api/v1/verify", {"code": "TEST-EMPS-GENU-2222-2222-2222"})
+    assert answer.status_code == 200
+    assert answer.json()["number"] == "AT-2026-99000001" and answer.json()["state"] == "valid"

@@ -1,4 +1,4 @@
-"""Demo accounts: one activated insured account and two staff accounts with TOTP.
+"""Demo accounts: one activated insured account, staff accounts and an integrator's console account, with TOTP.
 
 Development only: refuses to run when DEBUG is off. The passwords are printed
 in README.md on purpose; the TOTP secrets are random and written to
@@ -14,6 +14,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from damane.roles import AGENT, SUPERVISOR, TREATY, groups_for
+from integrations.console.models import ConsoleAccount
+from integrations.console.services import account_create
+from integrations.models import Organisation
+from integrations.services import organisation_register
 from registry.models import Insured
 
 INSURED_DEMO = ("100234561", "amina.bennani@example.ma", "damane demo 2026")
@@ -24,13 +28,16 @@ STAFF_DEMO = [
     ("traites.demo", groups_for([TREATY])),
     ("traites2.demo", groups_for([TREATY])),
 ]
+# An integrator (a bank) and its contact, who logs in to the console at /integrators/.
+INTEGRATOR_DEMO = ("Banque Démo", "banque.demo", "contact@banque-demo.example.ma")
 STAFF_PASSWORD = "damane staff demo 2026"  # noqa: S105 - demo only, refused when DEBUG is off
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo accounts (development only): Amina BENNANI's insured account, already activated, and "
-        "staff accounts (agent.demo, superviseur.demo, traites.demo, traites2.demo) with TOTP devices. Idempotent."
+        "staff accounts (agent.demo, superviseur.demo, traites.demo, traites2.demo) and an integrator's console "
+        "account (banque.demo) with TOTP devices. Idempotent."
     )
 
     def add_arguments(self, parser):
@@ -64,10 +71,28 @@ class Command(BaseCommand):
                     user=staff, name="demo", confirmed=True
                 )
                 lines.append(f"{username}: {device.config_url}")
+            name, username, contact_email = INTEGRATOR_DEMO
+            organisation = Organisation.objects.filter(name=name).first() or organisation_register(
+                name=name,
+                kind=Organisation.Kind.BANK,
+                contact_email=contact_email,
+                actor=User.objects.get(username="superviseur.demo"),
+            )
+            if not ConsoleAccount.objects.filter(user__username=username).exists():
+                account_create(
+                    organisation=organisation, username=username, email=contact_email, password=STAFF_PASSWORD
+                )
+            device = TOTPDevice.objects.filter(user__username=username).first()
+            lines.append(f"{username}: {device.config_url}")
         path = settings.VAR_DIR / "demo-staff.txt"
         path.write_text("\n".join(lines) + "\n")
         path.chmod(0o600)
         self.stdout.write(f"Insured demo login: {cnss} / {password}")
         names = ", ".join(name for name, _groups in STAFF_DEMO)
         self.stdout.write(f"Staff demo logins: {names} / {STAFF_PASSWORD} (TOTP: {path})")
-        self.stdout.write("Current TOTP code: .venv/bin/python manage.py demo_totp agent.demo (or another staff login)")
+        self.stdout.write(
+            f"Integrator console demo login: {INTEGRATOR_DEMO[1]} / {STAFF_PASSWORD} at /integrators/login/"
+        )
+        self.stdout.write(
+            "Current TOTP code: .venv/bin/python manage.py demo_totp agent.demo (or another staff or console login)"
+        )
