@@ -19,6 +19,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp import match_token
 
 from accounts import codes, throttles
 from accounts import registration as registration_tasks
@@ -288,6 +289,25 @@ def checked_login(*, key: str, attempt) -> User:
             )
             error = LoginLocked(retry_after=locked_for) if locked_for else LoginFailed()
     raise error
+
+
+def totp_check(*, prefix: str, user: User, token: str):
+    """The confirmed TOTP device that accepts ``token`` for ``user``, or ``LoginFailed`` / ``LoginLocked``.
+
+    The second step of a staff login (prefix ``staff``) and of an integrator's
+    console login (``console``): wrong codes count on the account's own counter
+    of that login, as wrong passwords do.
+    """
+    token = "".join((token or "").split())
+    matched = {}
+
+    def attempt():
+        device = match_token(user, token) if token.isdigit() else None
+        matched["device"] = device
+        return user if device is not None else None
+
+    checked_login(key=login_throttle_key(prefix, user, ""), attempt=attempt)
+    return matched["device"]
 
 
 def login_check(*, request, identifier: str, password: str) -> User:

@@ -19,11 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_otp import match_token
 
 from accounts.insured_notices import insured_notify
 from accounts.models import User
-from accounts.services import checked_login, login_throttle_key
+from accounts.services import checked_login, login_throttle_key, totp_check
 from audit.models import AuditEntry
 from audit.services import audit_record, model_values
 from backoffice.models import IDENTITY_FIELDS, IdentityChange
@@ -50,17 +49,8 @@ def staff_password_check(*, request, username: str, password: str) -> User:
 
 
 def staff_token_check(*, user: User, token: str):
-    """The OTP device that accepts ``token`` for ``user``, or ``LoginFailed`` / ``LoginLocked``."""
-    token = "".join((token or "").split())
-    matched = {}
-
-    def attempt():
-        device = match_token(user, token) if token.isdigit() else None
-        matched["device"] = device
-        return user if device is not None else None
-
-    checked_login(key=login_throttle_key("staff", user, ""), attempt=attempt)
-    return matched["device"]
+    """The second step of the staff login (``accounts.services.totp_check``)."""
+    return totp_check(prefix="staff", user=user, token=token)
 
 
 # --- Agency work: identity changes (four eyes), requests, traced access (roles: damane/roles.py)

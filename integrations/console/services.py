@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.db import transaction
-from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
-from accounts.services import checked_login, login_throttle_key
+from accounts.services import checked_login, login_throttle_key, totp_check
 from audit.services import audit_record
 from integrations.console.backends import console_user
 from integrations.console.models import ConsoleAccount
@@ -26,17 +25,8 @@ def password_check(*, request, username: str, password: str) -> User:
 
 
 def token_check(*, user: User, token: str):
-    """The confirmed TOTP device that accepts ``token`` for ``user``, or ``LoginFailed`` / ``LoginLocked``."""
-    token = "".join((token or "").split())
-    matched = {}
-
-    def attempt():
-        device = match_token(user, token) if token.isdigit() else None
-        matched["device"] = device
-        return user if device is not None else None
-
-    checked_login(key=login_throttle_key("console", user, ""), attempt=attempt)
-    return matched["device"]
+    """The second step of the console login (``accounts.services.totp_check``)."""
+    return totp_check(prefix="console", user=user, token=token)
 
 
 def account_create(*, organisation, username: str, email: str, password: str, actor=None) -> tuple[User, TOTPDevice]:
