@@ -33,6 +33,18 @@ _have_pgbouncer() {
   command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]
 }
 
+# SoftHSM2 (the tool that makes tokens, and the PKCS#11 module the tests sign through).
+_have_softhsm() {
+  if [ -n "${DAMANE_SOFTHSM+set}" ]; then [ -x "$DAMANE_SOFTHSM" ]; return; fi
+  { command -v softhsm2-util >/dev/null 2>&1 || [ -x /usr/bin/softhsm2-util ]; } && [ -e /usr/lib/softhsm/libsofthsm2.so ]
+}
+
+# HAProxy, which checks the balancer's configuration (tests/test_balancer.py).
+_have_haproxy() {
+  if [ -n "${DAMANE_HAPROXY+set}" ]; then [ -x "$DAMANE_HAPROXY" ]; return; fi
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]
+}
+
 _LIBRARIES=""
 _have_library() {
   local name="$1"
@@ -78,9 +90,9 @@ missing_packages() {
     command -v chromium >/dev/null 2>&1 || echo chromium
     { command -v pdftoppm >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1; } || echo poppler-utils
     # The fund's key in an HSM: the tests sign through SoftHSM2's PKCS#11 token.
-    { command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2.so ]; } || echo softhsm2
+    _have_softhsm || echo softhsm2
     # The balancer's configuration is checked by HAProxy itself (tests/test_balancer.py).
-    command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || echo haproxy
+    _have_haproxy || echo haproxy
     _have_pgbouncer || echo pgbouncer
     # Throwaway servers (tests/servers.py) when no URL is set and nothing answers.
     if [ -z "${DATABASE_URL:-}" ] && ! _answers "${DAMANE_PROBE_POSTGRES:-127.0.0.1:5432}" && ! _have_pg_ctl; then

@@ -172,7 +172,8 @@ def test_every_missing_package_is_named_in_one_apt_get_line(tmp_path):
         tmp_path, "test", path,
         DAMANE_PROBE_POSTGRES=closed, DAMANE_PROBE_REDIS=closed,
         DAMANE_PG_CTL="/nonexistent/pg_ctl", DAMANE_REDIS_SERVER="/nonexistent/redis-server",
-        DAMANE_PGBOUNCER="/nonexistent/pgbouncer",
+        DAMANE_PGBOUNCER="/nonexistent/pgbouncer", DAMANE_SOFTHSM="/nonexistent/softhsm2-util",
+        DAMANE_HAPROXY="/nonexistent/haproxy",
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stdout == ""
@@ -187,6 +188,8 @@ def test_every_missing_package_is_named_in_one_apt_get_line(tmp_path):
         "fonts-noto-mono",
         "chromium",
         "poppler-utils",
+        "softhsm2",
+        "haproxy",
         "pgbouncer",
         "postgresql",
         "redis-server",
@@ -207,6 +210,8 @@ def test_a_running_server_or_a_url_makes_its_package_unnecessary(tmp_path):
         pdfsig="true",
         chromium="true",
         pgbouncer="true",
+        haproxy="true",
+        **{"softhsm2-util": "true"},
     )
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
@@ -215,7 +220,7 @@ def test_a_running_server_or_a_url_makes_its_package_unnecessary(tmp_path):
             tmp_path, "test", path,
             DAMANE_PROBE_POSTGRES=f"127.0.0.1:{listening.getsockname()[1]}",
             DAMANE_PG_CTL="/nonexistent/pg_ctl", DAMANE_REDIS_SERVER="/nonexistent/redis-server",
-            REDIS_URL="redis://127.0.0.1:6379/15",
+            REDIS_URL="redis://127.0.0.1:6379/15", DAMANE_SOFTHSM=str(path / "softhsm2-util"),
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Every Debian package bin/test needs is installed." in result.stdout
