@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery.signals import task_prerun
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -128,6 +129,20 @@ def _first_send_in_a_while(name: str, pk: int) -> bool:
     except Exception as exc:  # any cache failure: sending again is the safe side
         logger.warning("cache unavailable, %s(%s) sent without the requeue mark: %s", name, pk, exc)
         return True
+
+
+@task_prerun.connect(dispatch_uid="damane.background.outbox_taken")
+def _outbox_taken(sender=None, args=None, **kwargs) -> None:
+    """A worker has taken an outbox row's task: the sweep may send it again as soon as it is due.
+
+    The mark only stops the sweep from piling messages on a row nobody has taken
+    yet; once a worker runs the task, a retry the row schedules (seconds away for
+    an SMS) must not wait for the mark to expire.
+    """
+    name = getattr(sender, "name", None)
+    for outbox in _outboxes.values():
+        if getattr(outbox.task, "name", None) == name and args:
+            _forget_sends(outbox.name, [args[0]])
 
 
 def _forget_sends(name: str, pks: list[int]) -> None:

@@ -69,6 +69,24 @@ def test_a_row_the_sweep_sent_is_not_sent_again_until_the_requeue_period_passed(
     assert task.sent[-1] == (3,)
 
 
+def test_once_a_worker_takes_the_task_its_row_may_be_sent_again_as_soon_as_due(only):
+    # A real task: its start (Celery's task_prerun, eager here as in a worker) clears the mark,
+    # so a retry the row schedules seconds later is not held back by the requeue period.
+    from celery import shared_task
+
+    ran = []
+
+    @shared_task(name="tests.outbox_probe")
+    def probe(pk):
+        ran.append(pk)
+
+    background.register_outbox("probe", task=probe, due=lambda now: [4])
+    assert background.requeue_due() == {"probe": 1}
+    assert background.requeue_due() == {"probe": 1}
+    assert ran == [4, 4]
+    assert cache.get("outbox-sent:probe:4") is None
+
+
 def test_a_cache_that_does_not_answer_lets_the_sweep_send(only, monkeypatch, caplog):
     def down(*args, **kwargs):
         raise ConnectionError("redis down")
