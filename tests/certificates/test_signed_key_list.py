@@ -188,3 +188,35 @@ def test_without_a_usable_signing_key_the_signed_list_answers_503_not_an_unsigne
     assert response.status_code == 503
     assert response["Retry-After"] == "60"
     assert response.content == b""
+
+
+@pytest.mark.django_db
+def test_the_documented_third_party_check_accepts_the_list_and_refuses_another_root(client, signing_dir, tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+
+    doc = (Path(settings.BASE_DIR) / "docs" / "verification.md").read_text()
+    section = doc[doc.index("## The signed key list") :]
+    script = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "check.py").write_text(script + '\nprint("KEYS", *[k["kid"] for k in keys["keys"]])\n')
+    (tmp_path / "keys.jws").write_text(_download(client))
+    (tmp_path / "root-ca.pem").write_bytes((signing_dir / "root-ca.pem").read_bytes())
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "check.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("KEYS")[1].split() == [key["kid"] for key in public_jwks()["keys"]]
+    other = tmp_path / "other-ca"
+    other.mkdir()
+    signing.create_dev_pki(other)
+    (tmp_path / "root-ca.pem").write_bytes((other / "root-ca.pem").read_bytes())
+    done = run()
+    assert done.returncode != 0 and "KEYS" not in done.stdout
