@@ -93,6 +93,8 @@ missing_packages() {
     _have_softhsm || echo softhsm2
     # The balancer's configuration is checked by HAProxy itself (tests/test_balancer.py).
     _have_haproxy || echo haproxy
+    # docs/verification.md's check of the signed key list calls openssl (tests/certificates/test_signed_key_list.py).
+    command -v openssl >/dev/null 2>&1 || [ -x /usr/bin/openssl ] || echo openssl
     _have_pgbouncer || echo pgbouncer
     # Throwaway servers (tests/servers.py) when no URL is set and nothing answers.
     if [ -z "${DATABASE_URL:-}" ] && ! _answers "${DAMANE_PROBE_POSTGRES:-127.0.0.1:5432}" && ! _have_pg_ctl; then

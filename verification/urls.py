@@ -10,6 +10,7 @@ urlpatterns = [
     path("offline/", views.offline, name="offline"),
     path("offline/sw.js", views.offline_service_worker, name="offline_sw"),
     path("keys.json", views.keys, name="keys"),
+    path("keys.jws", views.signed_keys, name="signed_keys"),
     path("revocations.json", views.revocations, name="revocations"),
     path("pki/root-ca.crl", views.ca_crl, name="ca_crl"),
     # No trailing slash: this is the address in every QR code, kept short.

@@ -1,6 +1,7 @@
 """Public verification of certificates: no login, no cache, rate limited,
 never the full CIN or CNSS number, one answer for unknown, malformed and forged codes."""
 
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -15,12 +16,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from certificates import registry
+from certificates.keystore import KeyStoreError
 from certificates.qrpayload import public_jwks
+from certificates.signing import SigningError
 from damane.ratelimit import verification_ratelimit
 from damane.replica import replica_reads
-from verification import services
+from verification import keylist, services
 from verification.pdfcheck import check_pdf
 from verification.presenters import embedded_for_display, present
+
+logger = logging.getLogger(__name__)
 
 
 def _answer(request, certificate):
@@ -125,6 +130,24 @@ def offline_service_worker(request):
 def keys(request):
     """The QR seal public keys (JWK Set): current and retired, by key id."""
     response = JsonResponse(public_jwks())
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+@replica_reads  # as keys.json
+def signed_keys(request):
+    """The same keys signed by the fund (compact JWS, x5c chain to its root): verification/keylist.py."""
+    try:
+        token = keylist.current_key_list()
+    except (SigningError, KeyStoreError):
+        # The token or the key file is unusable (readiness says which): no unsigned substitute.
+        logger.exception("the published keys could not be signed")
+        response = HttpResponse(status=503)
+        response["Retry-After"] = "60"
+        return response
+    response = HttpResponse(token, content_type=keylist.MEDIA_TYPE)
     response["Cache-Control"] = "public, max-age=300"
     response["Access-Control-Allow-Origin"] = "*"
     return response

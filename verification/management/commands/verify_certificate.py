@@ -5,14 +5,18 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from certificates.qrpayload import PayloadError, verify_jws
+from verification.keylist import KeyListError, verify_key_list
 from verification.pdfcheck import check_pdf
 
 # Libraries that log their own tracebacks for a damaged file: the command says it in one line instead.
-QUIET_LOGGERS = ("pyhanko", "pyhanko_certvalidator", "verification.pdfcheck")
+QUIET_LOGGERS = ("pyhanko", "pyhanko_certvalidator", "verification.pdfcheck", "asyncio")
 
 
 class Command(BaseCommand):
@@ -21,7 +25,8 @@ class Command(BaseCommand):
         "certificate the portal issued and shows a QR code naming that certificate, then report its state. "
         "Exits 0 only for a genuine certificate that is valid today (not expired, revoked or replaced); "
         "1 otherwise; 2 when the file cannot be read. Why a file fails is one line on stderr. "
-        "With --receipt, FILE is a signed receipt of the API (a JWS) instead."
+        "With --receipt, FILE is a signed receipt of the API (a JWS) instead; with --keys, the signed list of the "
+        "fund's published keys (/verify/keys.jws)."
     )
 
     def add_arguments(self, parser):
@@ -36,6 +41,35 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--keys",
+            action="store_true",
+            help=(
+                "FILE is the signed key list downloaded from /verify/keys.jws: check that its certificate chain leads "
+                "to the fund's root certificate (--root) and that its signature holds, then print the keys. Exits 0 "
+                "when both hold, 1 when not."
+            ),
+        )
+        parser.add_argument(
+            "--root",
+            type=Path,
+            action="append",
+            metavar="ROOT.pem",
+            help=(
+                "With --keys: the fund's root certificate (PEM or DER) to trust, repeatable. Default: the self-signed "
+                "certificates of DAMANE_SIGNING_CHAIN_PATHS."
+            ),
+        )
+        parser.add_argument(
+            "--crl",
+            type=Path,
+            action="append",
+            metavar="CA.crl",
+            help=(
+                "With --keys: the CA's revocation list (PEM or DER, e.g. from /verify/pki/root-ca.crl), repeatable; "
+                "given, a revoked signing certificate is refused."
+            ),
+        )
+        parser.add_argument(
             "--json",
             action="store_true",
             help=(
@@ -44,7 +78,7 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, file, json=False, receipt=False, **options):
+    def handle(self, *args, file, json=False, receipt=False, keys=False, root=None, crl=None, **options):
         try:
             data = file.read_bytes()
         except OSError as error:
@@ -52,6 +86,8 @@ class Command(BaseCommand):
             raise SystemExit(2) from None
         if receipt:
             return self._receipt(file, data, as_json=json)
+        if keys:
+            return self._keys(file, data, roots=root or [], crls=crl or [], as_json=json)
         verdict = _quietly(check_pdf, data)
         checks = [
             ("PDF", verdict.is_pdf and verdict.readable),
@@ -109,6 +145,56 @@ class Command(BaseCommand):
             + json_module.dumps(request.get("params", {}), ensure_ascii=False)
         )
         self.stdout.write("answer " + json_module.dumps(claims.get("res"), ensure_ascii=False))
+
+    def _keys(self, file, data: bytes, *, roots: list[Path], crls: list[Path], as_json: bool):
+        """A signed key list: its chain to the fund's root, then its signature, then the keys it vouches for."""
+        try:
+            trusted = _certificates(roots) if roots else _configured_roots()
+            revocation_lists = tuple(_der_crl(path.read_bytes()) for path in crls)
+        except (OSError, ValueError) as error:
+            self.stderr.write(f"cannot read the root certificate or CRL: {error}")
+            raise SystemExit(2) from None
+        if not trusted:
+            self.stderr.write("no root certificate to trust: give --root ROOT.pem")
+            raise SystemExit(2)
+        try:
+            header, payload = _quietly(
+                lambda: verify_key_list(data.decode("ascii", "replace").strip(), trusted, crls=revocation_lists)
+            )
+        except KeyListError as error:
+            self.stderr.write(f"{file}: not a key list signed by the fund: {error}")
+            raise SystemExit(1) from None
+        signed_at = datetime.fromtimestamp(payload["iat"], tz=UTC).isoformat()
+        kids = [key.get("kid") for key in payload["keys"] if isinstance(key, dict)]
+        if as_json:
+            report = {"signed_by_fund": True, "signing_kid": header.get("kid"), "signed_at": signed_at, **payload}
+            self.stdout.write(json_module.dumps(report, ensure_ascii=False, indent=2))
+            return
+        self.stdout.write("ok   certificate chain leads to the fund's root" + (" (CRL checked)" if crls else ""))
+        self.stdout.write(f"ok   signature by the fund's signing key {header.get('kid')}")
+        self.stdout.write(f"at   {signed_at} by {payload.get('iss')}")
+        self.stdout.write(f"keys {len(kids)}: {', '.join(str(kid) for kid in kids)}")
+
+
+def _certificates(paths: list[Path]) -> list[x509.Certificate]:
+    found = []
+    for path in paths:
+        data = path.read_bytes()
+        pem = b"-----BEGIN" in data
+        found += x509.load_pem_x509_certificates(data) if pem else [x509.load_der_x509_certificate(data)]
+    return found
+
+
+def _configured_roots() -> list[x509.Certificate]:
+    """The self-signed certificates of the configured chain: the fund's root on its own servers."""
+    chain = _certificates([Path(p) for p in settings.DAMANE_SIGNING_CHAIN_PATHS if Path(p).is_file()])
+    return [cert for cert in chain if cert.issuer == cert.subject]
+
+
+def _der_crl(data: bytes) -> bytes:
+    if b"-----BEGIN" in data:
+        return x509.load_pem_x509_crl(data).public_bytes(serialization.Encoding.DER)
+    return x509.load_der_x509_crl(data).public_bytes(serialization.Encoding.DER)
 
 
 def _json_report(verdict, checks, state) -> str:
