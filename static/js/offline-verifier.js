@@ -136,12 +136,16 @@ function ltr(text) {
   return bdi;
 }
 
+// isolate: true keeps the value left to right on one line; "wrap" lets a long one (a request) wrap.
 function row(label, value, isolate) {
   const dt = document.createElement("dt");
   dt.textContent = label;
   const dd = document.createElement("dd");
-  if (isolate) dd.append(ltr(value));
-  else dd.textContent = value;
+  if (isolate) {
+    const bdi = ltr(value);
+    if (isolate === "wrap") bdi.className = "url";
+    dd.append(bdi);
+  } else dd.textContent = value;
   return [dt, dd];
 }
 
@@ -280,7 +284,7 @@ function answerRows(res) {
     if (res.holder && res.holder.name) rows.push([t("labelHolder"), res.holder.name]);
     return rows;
   }
-  return [[t("labelAnswer"), JSON.stringify(res), true]];
+  return [[t("labelAnswer"), JSON.stringify(res), "wrap"]];
 }
 
 async function checkReceipt(receipt) {
@@ -294,7 +298,7 @@ async function checkReceipt(receipt) {
   const req = claims.req || {};
   const rows = [
     [t("labelAnsweredAt"), formatFundMoment(claims.iat), true],
-    [t("labelRequest"), `${req.method || ""} ${req.path || ""} ${JSON.stringify(req.params || {})}`.trim(), true],
+    [t("labelRequest"), `${req.method || ""} ${req.path || ""} ${JSON.stringify(req.params || {})}`.trim(), "wrap"],
   ];
   if (claims.org) rows.push([t("labelOrganisation"), String(claims.org)]);
   if (claims.key) rows.push([t("labelKey"), String(claims.key), true]);

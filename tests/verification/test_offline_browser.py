@@ -216,6 +216,8 @@ def test_a_receipt_from_the_live_server_verifies_offline(certificate, receipt, b
     assert f"Answered at (Morocco time)\n{page.evaluate(in_zone, 'Africa/Casablanca')}" in result
     assert page.evaluate(in_zone, "Asia/Tokyo") not in result
     assert page.evaluate("navigator.onLine") is False
+    # The request, long and left to right, wraps on a phone instead of widening the page.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     # The same check in Arabic, the page's strings translated.
     context.set_offline(False)
     context.set_extra_http_headers({"Accept-Language": "ar"})
