@@ -122,8 +122,8 @@ def test_the_verify_page_opened_by_a_grafted_qr_code_says_not_genuine(
 
 
 @pytest.fixture
-def receipt(certificate, live_server):
-    """What the live server answers a bank's key for the certificate's code with ``Accept: application/jose``."""
+def ask_for_receipt(db, live_server):
+    """A function that sends a look-up to the live server with a bank's key and ``Accept: application/jose``."""
     import requests
 
     from integrations import services
@@ -136,14 +136,23 @@ def receipt(certificate, live_server):
     _key, plaintext = services.api_key_issue(
         organisation=bank, label="loans", valid_days=30, quota_per_minute=100, quota_per_day=1000, actor=supervisor
     )
-    answer = requests.get(
-        f"{live_server.url}/api/v1/verify",
-        params={"code": certificate.verification_code},
-        headers={"Authorization": f"Bearer {plaintext}", "Accept": "application/jose"},
-        timeout=30,
-    )
-    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/jose"
-    return answer.text
+    headers = {"Authorization": f"Bearer {plaintext}", "Accept": "application/jose"}
+
+    def ask(path, *, params=None, body=None):
+        if body is None:
+            answer = requests.get(f"{live_server.url}{path}", params=params, headers=headers, timeout=30)
+        else:
+            answer = requests.post(f"{live_server.url}{path}", json=body, headers=headers, timeout=30)
+        assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/jose"
+        return answer.text
+
+    return ask
+
+
+@pytest.fixture
+def receipt(certificate, ask_for_receipt):
+    """What the live server answers a bank's key for the certificate's code."""
+    return ask_for_receipt("/api/v1/verify", params={"code": certificate.verification_code})
 
 
 def verify_afresh(page, text):
@@ -260,3 +269,39 @@ def test_an_altered_receipt_or_an_unknown_key_is_not_a_receipt_of_the_fund(
     assert refused in verify_afresh(page, _signed_by_the_fund_s_key({**header, "alg": "HS256"}, _claims(receipt)))
     # The control: the same helper with the true header verifies.
     assert "Receipt signed by the fund." in verify_afresh(page, _signed_by_the_fund_s_key(header, _claims(receipt)))
+
+
+def test_receipts_of_an_unknown_code_a_share_code_and_a_batch_show_what_the_fund_answered(
+    certificate, ask_for_receipt, browser_page, live_server
+):
+    from integrations import services
+
+    employer = certificate.insured.employments.filter(end_date__isnull=True).first().employer
+    _share, share_code = services.share_code_create(
+        insured=certificate.insured,
+        employer=employer,
+        recipient="Banque Populaire",
+        valid_days=3,
+        show_employment=True,
+        show_employer_status=False,
+        show_last_period=False,
+        actor=None,
+    )
+    unknown = ask_for_receipt("/api/v1/verify", params={"code": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"})
+    shared = ask_for_receipt("/api/v1/share", body={"code": share_code})
+    gone = ask_for_receipt("/api/v1/share", body={"code": "KKKKK-KKKKK-KKKKK"})
+    batch = ask_for_receipt(
+        "/api/v1/verify/batch", body={"items": [{"code": certificate.verification_code}, {"code": "AAAA-BBBB"}]}
+    )
+    context, page = browser_page
+    load(page, live_server)
+    context.set_offline(True)
+    result = verify_afresh(page, unknown)
+    assert "Receipt signed by the fund." in result and "No genuine certificate matches" in result
+    assert "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF" in result
+    result = verify_afresh(page, shared)
+    assert "Valid share code" in result and "Banque Populaire" in result and "BENNANI AMINA" in result
+    assert "POST /api/v1/share" in result
+    assert "No usable share code (unknown, expired or revoked)" in verify_afresh(page, gone)
+    result = verify_afresh(page, batch)
+    assert f"Item 1\n{certificate.number} · Valid" in result and "Item 2\nNo genuine certificate matches" in result
