@@ -113,7 +113,10 @@ def offline(request):
     months = [date_format(date(2000, month, 1), "F") for month in range(1, 13)]
     # The kinds by QR letter, labelled in the page's language: the verifier reads them from the page.
     kinds = {kind["code"]: kind["label"] for kind in registry.published()}
-    return render(request, "verification/offline.html", {"months": months, "kinds": kinds})
+    # The same labels by kind name, as an API receipt's answer names them ("employment").
+    kind_names = {kind["kind"]: kind["label"] for kind in registry.published()}
+    context = {"months": months, "kinds": kinds, "kind_names": kind_names}
+    return render(request, "verification/offline.html", context)
 
 
 @require_GET

@@ -1,6 +1,8 @@
-// Damane offline verifier: checks a certificate's QR payload (DMN1) with the
+// Damane offline verifier: checks a certificate's QR payload (DMN1, DMN2) with the
 // fund's published keys and revocation list, cached in this browser, with no
-// network once the page is loaded. Format: docs/verification.md.
+// network once the page is loaded. Format: docs/verification.md. It also checks a
+// receipt of the integrator API (a JWS, docs/integrators.md "Signed receipts")
+// against the same keys, and shows what the fund answered, when and to what.
 "use strict";
 
 import { sameCertificate, splitQrText } from "./qr-text.js";
@@ -17,6 +19,8 @@ const t = (name) => root.dataset[name] || name;
 // The certificate kinds by QR letter, labelled in the page's language, as the
 // registry publishes them (certificates.registry, embedded by the page).
 const kinds = JSON.parse(document.getElementById("offline-kinds")?.textContent || "{}");
+// The same labels by kind name ("employment"), as the API's answers name them.
+const kindNames = JSON.parse(document.getElementById("offline-kind-names")?.textContent || "{}");
 
 function b64urlToBytes(text) {
   const base64 = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
@@ -132,16 +136,21 @@ function ltr(text) {
   return bdi;
 }
 
+// isolate: true keeps the value left to right on one line; "wrap" lets a long one (a request) wrap.
 function row(label, value, isolate) {
   const dt = document.createElement("dt");
   dt.textContent = label;
   const dd = document.createElement("dd");
-  if (isolate) dd.append(ltr(value));
-  else dd.textContent = value;
+  if (isolate) {
+    const bdi = ltr(value);
+    if (isolate === "wrap") bdi.className = "url";
+    dd.append(bdi);
+  } else dd.textContent = value;
   return [dt, dd];
 }
 
-function show(verdictClass, title, claims) {
+// The verdict, then [label, value, isolate] rows.
+function showRows(verdictClass, title, rows) {
   const box = document.getElementById("offline-result");
   box.classList.remove("hidden");
   const verdict = box.querySelector(".verdict");
@@ -150,7 +159,11 @@ function show(verdictClass, title, claims) {
   const facts = box.querySelector("dl");
   facts.replaceChildren();
   document.getElementById("offline-checked-at").replaceChildren(`${t("checkedAt")} `, ltr(formatMoment(new Date())), ".");
-  if (!claims) return;
+  for (const [label, value, isolate] of rows) facts.append(...row(label, value, isolate));
+}
+
+function show(verdictClass, title, claims) {
+  if (!claims) return showRows(verdictClass, title, []);
   const rows = [
     [t("labelType"), kinds[claims.k] || claims.k],
     [t("labelNumber"), claims.n, true],
@@ -163,12 +176,15 @@ function show(verdictClass, title, claims) {
   if (f.s) rows.push([t("labelSince"), formatDay(f.s), true]);
   if (f.x) rows.push([t("labelUntil"), formatDay(f.x), true]);
   if (f.p) rows.push([t("labelPeriod"), formatPeriod(f.p)]);
-  for (const [label, value, isolate] of rows) facts.append(...row(label, value, isolate));
+  return showRows(verdictClass, title, rows);
 }
 
 async function check(text) {
   if (!material.keys) await sync();
   if (!material.keys) return show("verdict-bad", t("noKeys"), null);
+  // A receipt may come wrapped over several lines: its alphabet has no white space.
+  const receipt = (text || "").replace(/\s+/g, "");
+  if (RECEIPT_RE.test(receipt)) return checkReceipt(receipt);
   let claims;
   const parts = splitQrText(text);
   try {
@@ -188,6 +204,106 @@ async function check(text) {
   if (claims.u < today) return show("verdict-bad", t("expired"), claims);
   if (material.revocations && material.revocations.s.includes(entry)) return show("verdict-bad", t("replaced"), claims);
   return show("verdict-ok", material.revocations ? t("valid") : t("validUnchecked"), claims);
+}
+
+// --- Receipts of the integrator API (docs/integrators.md, "Signed receipts") ---------------
+
+// JWS compact serialisation: header.claims.signature, an ES256 signature being 64 bytes.
+const RECEIPT_RE = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})$/;
+
+function decodeJson(part) {
+  return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(b64urlToBytes(part)));
+}
+
+// The claims of a receipt whose signature verifies with the published key its kid names,
+// exactly (the full id: no prefix match); only ES256, whatever else the header says.
+async function verifyReceipt(receipt, jwks) {
+  const match = RECEIPT_RE.exec(receipt);
+  if (!match) throw new Error("malformed");
+  const header = decodeJson(match[1]);
+  if (!header || header.alg !== "ES256" || typeof header.kid !== "string") throw new Error("malformed");
+  const jwk = (jwks.keys || []).find((k) => k.kid === header.kid);
+  if (!jwk) throw new Error("unknown_key");
+  const key = await crypto.subtle.importKey(
+    "jwk",
+    { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, ext: true },
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["verify"],
+  );
+  const signingInput = new TextEncoder().encode(`${match[1]}.${match[2]}`);
+  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, b64urlToBytes(match[3]), signingInput);
+  if (!ok) throw new Error("bad_signature");
+  const claims = decodeJson(match[2]);
+  if (!claims || typeof claims !== "object" || Array.isArray(claims) || !("res" in claims)) throw new Error("malformed");
+  return claims;
+}
+
+// A Unix time as the fund's clock reads it (Africa/Casablanca): dd/mm/yyyy hh:mm:ss.
+function formatFundMoment(seconds) {
+  const moment = new Date(Number(seconds) * 1000);
+  if (!Number.isFinite(Number(seconds)) || Number.isNaN(moment.getTime())) return String(seconds);
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Africa/Casablanca", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  }).formatToParts(moment).map((part) => [part.type, part.value]));
+  return `${parts.day}/${parts.month}/${parts.year} ${parts.hour}:${parts.minute}:${parts.second}`;
+}
+
+const STATES = { valid: "stateValid", revoked: "stateRevoked", expired: "stateExpired", replaced: "stateReplaced" };
+
+// One answer of /api/v1/verify, in a line: "AT-2026-00000042 · Valid", or "not genuine".
+function verdictLine(answer) {
+  if (!answer || answer.genuine !== true) return t("answerNotGenuine");
+  return `${answer.number} · ${STATES[answer.state] ? t(STATES[answer.state]) : answer.state}`;
+}
+
+function answerRows(res) {
+  if (Array.isArray(res)) {
+    // /api/v1/verify/batch: one verdict per item, in the order asked.
+    return res.map((item, i) => [`${t("labelItem")} ${i + 1}`, verdictLine(item), true]);
+  }
+  if (res && "genuine" in res) {
+    if (res.genuine !== true) return [[t("labelAnswer"), t("answerNotGenuine")]];
+    const rows = [
+      [t("labelAnswer"), t("answerGenuine")],
+      [t("labelState"), STATES[res.state] ? t(STATES[res.state]) : String(res.state)],
+      [t("labelType"), kindNames[res.type] || String(res.type)],
+      [t("labelNumber"), String(res.number), true],
+    ];
+    if (res.holder && res.holder.name) rows.push([t("labelHolder"), res.holder.name]);
+    if (res.issued_on) rows.push([t("labelIssued"), formatDay(res.issued_on), true]);
+    if (res.valid_until) rows.push([t("labelValidUntil"), formatDay(res.valid_until), true]);
+    if (res.revoked_on) rows.push([t("labelRevokedOn"), formatDay(res.revoked_on), true]);
+    return rows;
+  }
+  if (res && "valid" in res) {
+    if (res.valid !== true) return [[t("labelAnswer"), t("answerShareInvalid")]];
+    const rows = [[t("labelAnswer"), t("answerShareValid")]];
+    if (res.recipient) rows.push([t("labelRecipient"), res.recipient]);
+    if (res.holder && res.holder.name) rows.push([t("labelHolder"), res.holder.name]);
+    return rows;
+  }
+  return [[t("labelAnswer"), JSON.stringify(res), "wrap"]];
+}
+
+async function checkReceipt(receipt) {
+  let claims;
+  try {
+    claims = await verifyReceipt(receipt, material.keys);
+  } catch (error) {
+    // Altered, forged, malformed or signed with a key the fund has not published: one answer.
+    return showRows("verdict-bad", t("notAReceipt"), []);
+  }
+  const req = claims.req || {};
+  const rows = [
+    [t("labelAnsweredAt"), formatFundMoment(claims.iat), true],
+    [t("labelRequest"), `${req.method || ""} ${req.path || ""} ${JSON.stringify(req.params || {})}`.trim(), "wrap"],
+  ];
+  if (claims.org) rows.push([t("labelOrganisation"), String(claims.org)]);
+  if (claims.key) rows.push([t("labelKey"), String(claims.key), true]);
+  rows.push(...answerRows(claims.res));
+  return showRows("verdict-ok", t("receiptGenuine"), rows);
 }
 
 // jsQR (Apache-2.0, npm "jsqr" 1.4.0, static/js/vendor/) reads frames where the
