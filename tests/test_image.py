@@ -47,9 +47,23 @@ def test_migrations_never_run_in_the_entrypoint_of_every_replica():
     assert "manage.py migrate" in (ROOT / "docker" / "migrate.sh").read_text()
 
 
-def test_the_stack_has_web_worker_scheduler_a_one_shot_migrate_db_and_redis():
+def test_the_stack_has_web_worker_scheduler_a_one_shot_migrate_db_redis_and_the_scale_parts():
     services = compose()["services"]
-    assert set(services) == {"web", "worker", "scheduler", "migrate", "db", "redis"}
+    assert set(services) == {
+        "web",
+        "worker",
+        "scheduler",
+        "migrate",
+        "db",
+        "redis",
+        # Many machines and national scale (docs/scaling.md): the balancer, the object store,
+        # the streaming replica and PgBouncer in transaction mode.
+        "balancer",
+        "minio",
+        "minio-init",
+        "db-replica",
+        "pgbouncer",
+    }
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["command"] == ["/app/docker/migrate.sh"]
     for name in ("web", "worker", "scheduler"):
