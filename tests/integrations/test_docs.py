@@ -2,6 +2,7 @@
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,9 @@ def docs_server(tmp_path, settings):
         GUNICORN_WORKERS="1",
         GUNICORN_THREADS="2",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        # A cache namespace of its own: API keys' ids repeat from one run to the next, and an
+        # Idempotency-Key record a day old from an earlier run would answer this run's look-up.
+        DAMANE_CACHE_PREFIX=f"test-docs-{uuid.uuid4().hex}",
         DATABASE_URL=(
             f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
             f"/{database['NAME']}"
