@@ -252,3 +252,21 @@ class TotpTokenForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}),
         error_messages={"required": _("Enter the 6-digit code shown by your authenticator app.")},
     )
+
+
+class UsernameLoginForm(forms.Form):
+    """The first step of a login by username and password: staff (backoffice) and integrators' contacts."""
+
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+        error_messages={"required": _("Enter your username.")},
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Enter your password.")},
+    )

@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import UsernameLoginForm
 from backoffice.models import IDENTITY_FIELDS
 from backoffice.services import clean_identity_value
 from casework.forms import SupportingDocumentField
@@ -12,20 +13,10 @@ from registry.fields import IdentifierField
 from registry.models import Insured
 
 
-class StaffLoginForm(forms.Form):
-    username = forms.CharField(
-        label=_("Staff username"),
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
-        error_messages={"required": _("Enter your username.")},
-    )
-    password = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        error_messages={"required": _("Enter your password.")},
-    )
+class StaffLoginForm(UsernameLoginForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("Staff username")
 
 
 class SearchForm(forms.Form):

@@ -1,23 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import UsernameLoginForm
 from integrations.webhooks.models import EventType
 
 
-class ConsoleLoginForm(forms.Form):
-    username = forms.CharField(
-        label=_("Username"),
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
-        error_messages={"required": _("Enter your username.")},
-    )
-    password = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        error_messages={"required": _("Enter your password.")},
-    )
+class ConsoleLoginForm(UsernameLoginForm):
+    """The console's first step: the contact's username and password (the TOTP step is ``TotpTokenForm``)."""
 
 
 class EndpointForm(forms.Form):
